@@ -1,0 +1,22 @@
+import type { CodegenConfig } from "@graphql-codegen/cli";
+
+// Typed operations for the tests (and any TypeScript client): every document in
+// test/operations/*.graphql becomes a TypedDocumentNode in test/generated/graphql.ts.
+const config: CodegenConfig = {
+  schema: "schema.graphql",
+  documents: ["test/operations/**/*.graphql"],
+  ignoreNoDocuments: false,
+  generates: {
+    "test/generated/": {
+      preset: "client",
+      config: {
+        scalars: { DateTime: "string", JSON: "unknown" },
+        enumsAsTypes: true,
+        useTypeImports: true,
+      },
+      presetConfig: { fragmentMasking: false },
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,179 @@
+import { z } from "zod";
+
+/**
+ * Every Hookpost setting, its default and its environment variable. Parsed once
+ * at boot into a frozen object; nothing else reads process.env.
+ * Units are in the names (_MS, _S, _BYTES, _DAYS).
+ */
+
+const bool = z
+  .union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no", "on", "off", ""])])
+  .transform((v) => v === true || v === "1" || v === "true" || v === "yes" || v === "on");
+
+const intWith = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const durationList = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s, ctx) => {
+      const parts = s
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
+      const ms = parts.map(parseDurationMs);
+      if (ms.length === 0 || ms.some((v) => v === undefined)) {
+        ctx.addIssue({ code: "custom", message: `invalid duration list "${s}" (e.g. "5s,30s,2m,10m,1h")` });
+        return z.NEVER;
+      }
+      return ms as number[];
+    });
+
+/** "250ms" | "5s" | "2m" | "1h" | "1d" | "1500" (ms) → milliseconds. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"] ?? 1;
+  return Math.round(Number(m[1]) * unitMs);
+}
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  /** PostgreSQL URL. Unset: embedded PGlite under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded database lives when DATABASE_URL is unset. */
+  DATA_DIR: z.string().default(".data"),
+  /** PostgreSQL pool size per process. */
+  DATABASE_POOL_MAX: intWith(10, 1),
+
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Prefix of every Redis key (BullMQ queues and pub/sub channels); one prefix keeps Redis Cluster happy. */
+  REDIS_PREFIX: z.string().min(1).default("hookpost"),
+
+  HOST: z.string().default("0.0.0.0"),
+  PORT: intWith(4000),
+  /** Public base URL, printed at start. */
+  PUBLIC_URL: z.string().optional(),
+
+  /** HS256 secret for frontend JWTs whose `workspace` claim names the workspace. Unset: JWT auth off. */
+  JWT_SECRET: z.string().min(16).optional(),
+  /** Claim in the JWT that carries the workspace id. */
+  JWT_WORKSPACE_CLAIM: z.string().default("workspace"),
+  /** On first start with no workspace, create one and print its API key. */
+  BOOTSTRAP_WORKSPACE: bool.default(true),
+
+  /** Per-attempt HTTP timeout. */
+  DELIVERY_TIMEOUT_MS: intWith(10_000, 1),
+  /** Retry delays after the 1st, 2nd, … failed attempt. The delivery is FAILED after the last. */
+  RETRY_SCHEDULE: durationList("5s,30s,2m,10m,1h,6h,24h"),
+  /** ±fraction of random jitter on each retry delay. */
+  RETRY_JITTER: z.coerce.number().min(0).max(1).default(0.2),
+  /** Minimum wait after a timeout or a 429. */
+  RETRY_MIN_AFTER_THROTTLE_MS: intWith(60_000),
+  /** Consecutive failed deliveries that disable an endpoint. 0 never disables. */
+  ENDPOINT_FAILURE_THRESHOLD: intWith(20),
+  /** Response bodies are stored up to this many bytes. */
+  RESPONSE_BODY_LIMIT_BYTES: intWith(4_096),
+  /** Largest accepted event payload (serialized JSON). */
+  PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
+  /** Concurrent deliveries per worker process. */
+  WORKER_CONCURRENCY: intWith(50, 1),
+  /** Grace period of the previous secret after a rotation, when the caller gives none. */
+  SECRET_ROTATION_GRACE_S: intWith(86_400),
+
+  /**
+   * Comma-separated CIDRs / hostnames that outbound requests may reach even
+   * though they are private, loopback or link-local (e.g. "127.0.0.0/8,::1/128").
+   * Empty: only public addresses.
+   */
+  OUTBOUND_ALLOW: z.string().default(""),
+
+  /** How often the sweeper looks for due deliveries missing from Redis. */
+  SWEEP_INTERVAL_MS: intWith(30_000, 100),
+  /** A due delivery is re-enqueued when it is this late. */
+  SWEEP_GRACE_MS: intWith(60_000),
+
+  /** Longest span one replayEvents request may cover. */
+  REPLAY_MAX_SPAN_DAYS: intWith(31, 1),
+  /** Events read and deliveries enqueued per replay batch. */
+  REPLAY_BATCH_SIZE: intWith(1_000, 1),
+  /** Attempts and events older than this are pruned. 0 keeps everything. */
+  RETENTION_DAYS: intWith(30),
+  /** How often the retention job runs. */
+  RETENTION_INTERVAL_MS: intWith(3_600_000, 1_000),
+});
+
+export type Config = Readonly<{
+  env: "development" | "production" | "test";
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  database: { url: string | undefined; dataDir: string; poolMax: number };
+  redis: { url: string; prefix: string };
+  http: { host: string; port: number; publicUrl: string | undefined };
+  auth: { jwtSecret: string | undefined; jwtWorkspaceClaim: string; bootstrapWorkspace: boolean };
+  delivery: {
+    timeoutMs: number;
+    retryScheduleMs: readonly number[];
+    retryJitter: number;
+    retryMinAfterThrottleMs: number;
+    endpointFailureThreshold: number;
+    responseBodyLimitBytes: number;
+    payloadLimitBytes: number;
+    workerConcurrency: number;
+    secretRotationGraceS: number;
+    outboundAllow: readonly string[];
+  };
+  sweeper: { intervalMs: number; graceMs: number };
+  replay: { maxSpanDays: number; batchSize: number };
+  retention: { days: number; intervalMs: number };
+}>;
+
+export class ConfigError extends Error {}
+
+/** Builds the config from an environment (process.env by default). Throws ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, poolMax: e.DATABASE_POOL_MAX },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      jwtWorkspaceClaim: e.JWT_WORKSPACE_CLAIM,
+      bootstrapWorkspace: e.BOOTSTRAP_WORKSPACE,
+    },
+    delivery: {
+      timeoutMs: e.DELIVERY_TIMEOUT_MS,
+      retryScheduleMs: e.RETRY_SCHEDULE,
+      retryJitter: e.RETRY_JITTER,
+      retryMinAfterThrottleMs: e.RETRY_MIN_AFTER_THROTTLE_MS,
+      endpointFailureThreshold: e.ENDPOINT_FAILURE_THRESHOLD,
+      responseBodyLimitBytes: e.RESPONSE_BODY_LIMIT_BYTES,
+      payloadLimitBytes: e.PAYLOAD_LIMIT_BYTES,
+      workerConcurrency: e.WORKER_CONCURRENCY,
+      secretRotationGraceS: e.SECRET_ROTATION_GRACE_S,
+      outboundAllow: e.OUTBOUND_ALLOW.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS },
+    replay: { maxSpanDays: e.REPLAY_MAX_SPAN_DAYS, batchSize: e.REPLAY_BATCH_SIZE },
+    retention: { days: e.RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,38 @@
+import type { Config } from "../config.ts";
+import { createPrismaClient, type Db } from "./client.ts";
+import { startEmbeddedPostgres } from "./embedded.ts";
+import { migrate } from "./migrate.ts";
+
+export interface Database {
+  prisma: Db;
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to DATABASE_URL, or starts the embedded PGlite when it is unset, and
+ * brings the schema up to date before handing out a client.
+ */
+export async function openDatabase(config: Config, log: (msg: string) => void): Promise<Database> {
+  const embedded = config.database.url === undefined ? await startEmbeddedPostgres(config.database.dataDir, log) : undefined;
+  const url = embedded?.url ?? config.database.url!;
+  try {
+    const { applied } = await migrate(url, { log });
+    if (applied.length === 0) log("database schema is up to date");
+    // PGlite serves one connection at a time (see embedded.ts).
+    const prisma = createPrismaClient({ url, poolMax: embedded ? 1 : config.database.poolMax });
+    return {
+      prisma,
+      url,
+      embedded: embedded !== undefined,
+      async close() {
+        await prisma.$disconnect();
+        await embedded?.stop();
+      },
+    };
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}

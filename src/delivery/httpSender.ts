@@ -1,0 +1,200 @@
+import { isIP } from "node:net";
+import { StringDecoder } from "node:string_decoder";
+import { Agent, type Dispatcher } from "undici";
+import {
+  createAddressPolicy,
+  createGuardedLookup,
+  FORBIDDEN_ADDRESS_CODE,
+  forbiddenAddressError,
+  urlHost,
+} from "./outboundGuard.ts";
+import { type AttemptOutcome, isSuccessStatus } from "./retrySchedule.ts";
+
+export type OutboundRequest = {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  signal?: AbortSignal;
+  /** Overrides the sender's timeout for this attempt. */
+  timeoutMs?: number;
+};
+
+export type SendResult = {
+  /** 2xx received (and its body read) within the timeout. */
+  ok: boolean;
+  status: number | null;
+  headers: Record<string, string> | null;
+  /** At most responseBodyLimitBytes of the response body, as UTF-8. */
+  body: string | null;
+  error: string | null;
+  outcome: AttemptOutcome;
+  durationMs: number;
+};
+
+export type HttpSender = {
+  /** Never throws for network trouble: it comes back as `error` and a timeout/network outcome. */
+  send(request: OutboundRequest): Promise<SendResult>;
+  /** Waits for in-flight requests, then closes every pooled connection. */
+  close(): Promise<void>;
+};
+
+/**
+ * Sends delivery attempts. One undici Agent for the whole process keeps a
+ * keep-alive pool per origin, so a busy endpoint reuses its connections.
+ * Redirects are never followed (a 3xx is a failed attempt, per the delivery
+ * contract), and every connection goes through the SSRF guard.
+ */
+export function createHttpSender(opts: {
+  timeoutMs: number;
+  responseBodyLimitBytes: number;
+  outboundAllow: readonly string[];
+  connections?: number;
+}): HttpSender {
+  const policy = createAddressPolicy(opts.outboundAllow);
+  const agent = new Agent({
+    connections: opts.connections,
+    connect: { lookup: createGuardedLookup(policy), timeout: opts.timeoutMs },
+  });
+
+  async function send(request: OutboundRequest): Promise<SendResult> {
+    const startedAt = performance.now();
+    const timeoutMs = request.timeoutMs ?? opts.timeoutMs;
+    const elapsedMs = () => Math.round(performance.now() - startedAt);
+    const failure = (error: string, outcome: AttemptOutcome, status: number | null = null) => ({
+      ok: false,
+      status,
+      headers: null,
+      body: null,
+      error,
+      outcome,
+      durationMs: elapsedMs(),
+    });
+
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return failure(`invalid URL ${request.url}`, { kind: "network" });
+    }
+    // Node connects to IP literals without calling the guarded lookup, so they are checked here.
+    const host = urlHost(url);
+    if (isIP(host) !== 0 && !policy.isAllowedAddress(host)) {
+      return failure(forbiddenAddressError(host).message, { kind: "network" });
+    }
+
+    // One controller for the whole attempt (connect, headers and body). Not
+    // AbortSignal.any: on Node 20 every call leaves an entry on the caller's
+    // long-lived signal (e.g. a worker's shutdown signal) that is never freed.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const abortFromCaller = () => controller.abort();
+    request.signal?.addEventListener("abort", abortFromCaller, { once: true });
+    if (request.signal?.aborted) controller.abort();
+
+    let status: number | null = null;
+    try {
+      const response = await agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        signal: controller.signal,
+        // undici's own phase timers default to 300 s; the attempt's budget is the bound.
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = response.statusCode;
+      const headers = plainHeaders(response.headers);
+      const body = await readText(response.body, opts.responseBodyLimitBytes);
+      const redirected = status >= 300 && status < 400;
+      return {
+        ok: isSuccessStatus(status),
+        status,
+        headers,
+        body,
+        error: redirected ? `redirect to ${headers.location ?? "(no location)"} not followed` : null,
+        outcome: { kind: "http", status, retryAfter: headers["retry-after"] },
+        durationMs: elapsedMs(),
+      };
+    } catch (error) {
+      if (timedOut || isUndiciTimeout(error)) {
+        return failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status);
+      }
+      if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" }, status);
+      // The guarded lookup's refusal arrives unchanged through undici; its message is already user-facing.
+      if (error instanceof Error && errorCode(error) === FORBIDDEN_ADDRESS_CODE) {
+        return failure(error.message, { kind: "network" });
+      }
+      return failure(describeError(error), { kind: "network" }, status);
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener("abort", abortFromCaller);
+    }
+  }
+
+  return { send, close: () => agent.close() };
+}
+
+/**
+ * Reads at most `limitBytes` and stops there: breaking out of the loop
+ * destroys the stream, so a huge response is never downloaded in full.
+ */
+async function readText(body: AsyncIterable<Buffer>, limitBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of body) {
+    if (size + chunk.length > limitBytes) {
+      chunks.push(chunk.subarray(0, limitBytes - size));
+      size = limitBytes;
+      truncated = true;
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const bytes = Buffer.concat(chunks, size);
+  // The cut may split a multi-byte character; a streaming decoder holds back
+  // that incomplete tail instead of emitting a replacement character.
+  return truncated ? new StringDecoder("utf8").write(bytes) : bytes.toString("utf8");
+}
+
+/** undici already lower-cases names; repeated headers become one comma-joined value. */
+function plainHeaders(raw: Dispatcher.ResponseData["headers"]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return headers;
+}
+
+const UNDICI_TIMEOUT_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+function isUndiciTimeout(error: unknown): boolean {
+  return UNDICI_TIMEOUT_CODES.has(errorCode(error) ?? "");
+}
+
+/** A one-line reason for the delivery log, e.g. "connect ECONNREFUSED 1.2.3.4:443". */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // Node's happy-eyeballs connect fails with an AggregateError whose message may be empty.
+  const message =
+    error.message ||
+    (error instanceof AggregateError ? error.errors.map(describeError).join("; ") : error.name);
+  const code = errorCode(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}

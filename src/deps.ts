@@ -1,0 +1,18 @@
+import type { Config } from "./config.ts";
+import type { Db } from "./db/client.ts";
+import type { AddressPolicy } from "./delivery/outboundGuard.ts";
+import type { HttpSender } from "./delivery/httpSender.ts";
+import type { Logger } from "./logger.ts";
+import type { LivePubSub } from "./pubsub/pubsub.ts";
+import type { Queues } from "./queue/queues.ts";
+
+/** What domain services need, built once per process in src/runtime.ts and passed in explicitly. */
+export type Deps = Readonly<{
+  config: Config;
+  prisma: Db;
+  queues: Queues;
+  pubsub: LivePubSub;
+  sender: HttpSender;
+  addressPolicy: AddressPolicy;
+  logger: Logger;
+}>;

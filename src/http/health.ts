@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Deps } from "../deps.ts";
+
+/** What /readyz reports on; false while shutting down so load balancers stop sending. */
+export type Probe = { ready(): boolean; redisPing(): Promise<unknown> };
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void;
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
+}
+
+export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
+  return {
+    "/healthz": (_req, res) => json(res, 200, { status: "ok" }),
+    "/readyz": (_req, res) => {
+      void checkReady(deps, probe).then((checks) => {
+        const ok = Object.values(checks).every((v) => v === "ok");
+        json(res, ok ? 200 : 503, { status: ok ? "ok" : "unavailable", checks });
+      });
+    },
+  };
+}
+
+async function checkReady(deps: Deps, probe: Probe): Promise<Record<string, string>> {
+  const timeout = (ms: number) => new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref());
+  const check = async (fn: () => Promise<unknown>) => {
+    try {
+      await Promise.race([fn(), timeout(2_000)]);
+      return "ok";
+    } catch (err) {
+      return (err as Error).message || "error";
+    }
+  };
+  const [database, redis] = await Promise.all([
+    check(() => deps.prisma.$queryRaw`SELECT 1`),
+    check(() => probe.redisPing()),
+  ]);
+  return { process: probe.ready() ? "ok" : "shutting down", database, redis };
+}

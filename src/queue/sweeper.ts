@@ -1,0 +1,83 @@
+import type { Deps } from "../deps.ts";
+import type { Redis } from "ioredis";
+import { deliveryJob } from "./queues.ts";
+
+const SWEEP_BATCH = 1_000;
+const SWEEP_MAX_PER_RUN = 100_000;
+
+/**
+ * Re-enqueues deliveries the database says are due but that may be missing
+ * from Redis (flushed, failed over, or an enqueue that failed after commit).
+ * Job id = delivery id, so a delivery still queued is not duplicated. Returns
+ * how many deliveries it offered to the queue.
+ */
+export async function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<number> {
+  const dueBefore = new Date(now.getTime() - deps.config.sweeper.graceMs);
+  let offered = 0;
+  let after: { nextAttemptAt: Date; id: string } | null = null;
+  while (offered < SWEEP_MAX_PER_RUN) {
+    const batch: { id: string; nextAttemptAt: Date | null }[] = await deps.prisma.delivery.findMany({
+      where: {
+        status: { in: ["PENDING", "RETRYING"] },
+        nextAttemptAt: { lte: dueBefore },
+        ...(after
+          ? {
+              OR: [
+                { nextAttemptAt: { gt: after.nextAttemptAt } },
+                { nextAttemptAt: after.nextAttemptAt, id: { gt: after.id } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ nextAttemptAt: "asc" }, { id: "asc" }],
+      take: SWEEP_BATCH,
+      select: { id: true, nextAttemptAt: true },
+    });
+    if (batch.length === 0) break;
+    await deps.queues.delivery.addBulk(batch.map((d) => deliveryJob(d.id)));
+    offered += batch.length;
+    const last = batch[batch.length - 1]!;
+    after = { id: last.id, nextAttemptAt: last.nextAttemptAt! };
+    if (batch.length < SWEEP_BATCH) break;
+  }
+  return offered;
+}
+
+/**
+ * Runs the sweep on a timer in every worker process. A Redis lock lets one
+ * process sweep per interval. The timer lives in the process, not in a BullMQ
+ * repeatable job, because a flushed Redis would take such a job with it.
+ */
+export function startSweeper(
+  deps: Deps,
+  redis: Redis,
+  onTick?: () => Promise<void>,
+): { stop(): Promise<void> } {
+  const lockKey = `${deps.config.redis.prefix}:sweeper-lock`;
+  const interval = deps.config.sweeper.intervalMs;
+  let running: Promise<void> | null = null;
+  const tick = async () => {
+    try {
+      const got = await redis.set(lockKey, String(process.pid), "PX", Math.max(interval - 50, 50), "NX");
+      if (got !== "OK") return;
+      const offered = await sweepDueDeliveries(deps);
+      if (offered > 0) deps.logger.info({ offered }, "sweeper re-enqueued due deliveries");
+      await onTick?.();
+    } catch (err) {
+      deps.logger.warn({ err }, "sweep failed; will try again");
+    }
+  };
+  const timer = setInterval(() => {
+    if (!running)
+      running = tick().finally(() => {
+        running = null;
+      });
+  }, interval);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

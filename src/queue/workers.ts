@@ -1,0 +1,60 @@
+import { DelayedError, type Processor, Worker } from "bullmq";
+import type { Deps } from "../deps.ts";
+import { createRedis } from "../redis.ts";
+import { deliverAttempt } from "../services/dispatch.ts";
+import { bullPrefix, type JobPayloads, type QueueName } from "./queues.ts";
+import { startSweeper } from "./sweeper.ts";
+
+type Processors = { [Q in QueueName]?: Processor<JobPayloads[Q]> };
+
+/**
+ * Delivers one attempt. A failure that should be retried moves this same job
+ * (same id = delivery id) to the delayed set: retries wait in Redis, never in
+ * a sleeping worker, so a failing endpoint does not slow healthy ones.
+ */
+export function deliveryProcessor(deps: Deps): Processor<JobPayloads["delivery"]> {
+  return async (job, token, signal) => {
+    const outcome = await deliverAttempt(deps, job.data.deliveryId, { signal });
+    if (outcome.kind === "attempted" && outcome.retryDelayMs !== null) {
+      await job.moveToDelayed(Date.now() + outcome.retryDelayMs, token);
+      throw new DelayedError();
+    }
+  };
+}
+
+/**
+ * The one place that starts workers: every queue's processor, error logging,
+ * and the sweeper. `close()` stops taking jobs, lets in-flight ones finish,
+ * then closes the Redis connections.
+ */
+export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Promise<void> } {
+  const processors: Processors = { delivery: deliveryProcessor(deps), ...extra };
+  const connections = [createRedis(deps.config, "worker")];
+  const workers: Worker[] = [];
+  for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {
+    const isDelivery = name === "delivery";
+    const worker = new Worker(name, processor, {
+      connection: connections[0]!,
+      prefix: bullPrefix(deps.config),
+      concurrency: isDelivery ? deps.config.delivery.workerConcurrency : 1,
+      // Deliveries finish within the HTTP timeout; the lock only needs to outlast one attempt.
+      lockDuration: Math.max(30_000, deps.config.delivery.timeoutMs * 3),
+    });
+    worker.on("failed", (job, err) => {
+      if (err instanceof DelayedError) return;
+      deps.logger.error({ err, queue: name, jobId: job?.id }, "job failed");
+    });
+    worker.on("error", (err) => deps.logger.error({ err, queue: name }, "worker error"));
+    workers.push(worker);
+  }
+  const sweeperRedis = createRedis(deps.config, "worker");
+  connections.push(sweeperRedis);
+  const sweeper = startSweeper(deps, sweeperRedis);
+  return {
+    async close() {
+      await sweeper.stop();
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
+import { replayDelivery } from "../services/deliveries.ts";
+import { builder, workspaceOf } from "./builder.ts";
+import { EndpointRef } from "./endpoint.ts";
+import { EventRef } from "./event.ts";
+import { createdAtRange, pageQuery, toConnection } from "./pagination.ts";
+
+export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
+  values: {
+    PENDING: { description: "Waiting for its first attempt." },
+    SUCCEEDED: { description: "An attempt got a 2xx answer." },
+    RETRYING: { description: "Failed; the next attempt is scheduled at nextAttemptAt." },
+    FAILED: { description: "Retries exhausted, the endpoint is gone or disabled." },
+    CANCELLED: { description: "Stopped before it succeeded (e.g. a cancelled replay)." },
+  } as const,
+});
+
+export const AttemptTriggerEnum = builder.enumType("AttemptTrigger", {
+  values: ["SCHEDULED", "RETRY", "MANUAL", "REPLAY", "TEST"] as const,
+});
+
+/** Live messages carry the related rows along; reuse them instead of querying again. */
+type WithRelations = { event?: Event; endpoint?: Endpoint; delivery?: Delivery };
+
+export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
+  description: "One HTTP request of a delivery: what was sent and what came back.",
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    number: t.exposeInt("number", { description: "1 for the first attempt of the delivery, then 2, 3, …" }),
+    trigger: t.expose("trigger", { type: AttemptTriggerEnum }),
+    succeeded: t.exposeBoolean("succeeded"),
+    url: t.exposeString("url"),
+    requestHeaders: t.expose("requestHeaders", { type: "JSON" }),
+    requestBody: t.exposeString("requestBody"),
+    responseStatus: t.exposeInt("responseStatus", { nullable: true }),
+    responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true }),
+    responseBody: t.exposeString("responseBody", {
+      nullable: true,
+      description: "Truncated to the configured limit.",
+    }),
+    error: t.exposeString("error", { nullable: true }),
+    durationMs: t.exposeInt("durationMs"),
+    startedAt: t.expose("startedAt", { type: "DateTime" }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    deliveryId: t.exposeID("deliveryId"),
+    event: t.field({
+      type: EventRef,
+      resolve: (a, _args, ctx) =>
+        (a as DeliveryAttempt & WithRelations).event ??
+        ctx.deps.prisma.event.findUniqueOrThrow({ where: { id: a.eventId } }),
+    }),
+    endpoint: t.field({
+      type: EndpointRef,
+      resolve: (a, _args, ctx) =>
+        (a as DeliveryAttempt & WithRelations).endpoint ??
+        ctx.deps.prisma.endpoint.findUniqueOrThrow({ where: { id: a.endpointId } }),
+    }),
+    delivery: t.field({
+      type: DeliveryRef,
+      resolve: (a, _args, ctx) =>
+        (a as DeliveryAttempt & WithRelations).delivery ??
+        ctx.deps.prisma.delivery.findUniqueOrThrow({ where: { id: a.deliveryId } }),
+    }),
+  }),
+});
+
+export const DeliveryRef = builder.prismaObject("Delivery", {
+  description: "One event on its way to one endpoint.",
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    status: t.expose("status", { type: DeliveryStatusEnum }),
+    eventType: t.exposeString("eventType"),
+    attemptCount: t.exposeInt("attempts"),
+    nextAttemptAt: t.expose("nextAttemptAt", { type: "DateTime", nullable: true }),
+    lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
+    lastResponseStatus: t.exposeInt("lastResponseStatus", { nullable: true }),
+    lastError: t.exposeString("lastError", { nullable: true }),
+    succeededAt: t.expose("succeededAt", { type: "DateTime", nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    event: t.relation("event"),
+    endpoint: t.relation("endpoint"),
+    attempts: t.relation("attemptLog", {
+      description: "Every attempt, oldest first.",
+      query: { orderBy: { number: "asc" } },
+    }),
+  }),
+});
+
+const DeliveryFilter = builder.inputType("DeliveryFilter", {
+  fields: (t) => ({
+    endpointId: t.id(),
+    eventId: t.id(),
+    status: t.field({ type: [DeliveryStatusEnum] }),
+    eventTypes: t.stringList(),
+    since: t.field({ type: "DateTime", description: "Created at or after." }),
+    until: t.field({ type: "DateTime", description: "Created before." }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  delivery: t.prismaField({
+    type: "Delivery",
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, { id }, ctx) =>
+      ctx.deps.prisma.delivery.findFirst({
+        ...query,
+        where: { id: String(id), workspaceId: workspaceOf(ctx) },
+      }),
+  }),
+  deliveries: t.connection({
+    type: DeliveryRef,
+    description: "The delivery log, newest first.",
+    args: { filter: t.arg({ type: DeliveryFilter }) },
+    resolve: async (_root, args, ctx) => {
+      const page = pageQuery(args);
+      const f = args.filter;
+      const rows = await ctx.deps.prisma.delivery.findMany({
+        where: {
+          AND: [
+            { workspaceId: workspaceOf(ctx) },
+            f?.endpointId ? { endpointId: String(f.endpointId) } : {},
+            f?.eventId ? { eventId: String(f.eventId) } : {},
+            f?.status?.length ? { status: { in: f.status } } : {},
+            f?.eventTypes?.length ? { eventType: { in: f.eventTypes } } : {},
+            createdAtRange(f?.since, f?.until),
+            page.where,
+          ],
+        },
+        orderBy: page.orderBy,
+        take: page.take,
+      });
+      return toConnection(rows, page.first);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  replayDelivery: t.field({
+    type: DeliveryRef,
+    description:
+      "Sends this delivery's event to its endpoint again now (a MANUAL attempt), whatever its status.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => replayDelivery(ctx.deps, workspaceOf(ctx), String(id)),
+  }),
+}));

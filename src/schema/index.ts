@@ -1,0 +1,9 @@
+import "./scalars.ts";
+import "./endpoint.ts";
+import "./event.ts";
+import "./delivery.ts";
+import "./eventType.ts";
+import "./live.ts";
+import { builder } from "./builder.ts";
+
+export const schema = builder.toSchema();

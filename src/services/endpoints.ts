@@ -1,0 +1,175 @@
+import type { Endpoint } from "../db/generated/client.ts";
+import { validateEndpointUrl } from "../delivery/outboundGuard.ts";
+import { generateSecret } from "../delivery/signing.ts";
+import type { Deps } from "../deps.ts";
+import { badInput, notFound } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { invalidEventTypeFilter } from "./eventTypes.ts";
+import { publishEndpointChange } from "./operational.ts";
+
+export type EndpointInput = {
+  url?: string | null;
+  eventTypes?: readonly string[] | null;
+  streams?: readonly string[] | null;
+  description?: string | null;
+  enabled?: boolean | null;
+  headers?: Record<string, unknown> | null;
+};
+
+/** Headers Hookpost sets itself (or HTTP owns); custom headers may not replace them. */
+const RESERVED_HEADERS = new Set([
+  "content-type",
+  "content-length",
+  "host",
+  "user-agent",
+  "connection",
+  "transfer-encoding",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "x-hookpost-event",
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const MAX_HEADERS = 20;
+const MAX_URL_LENGTH = 2_048;
+const MAX_DESCRIPTION_LENGTH = 500;
+
+function checkUrl(deps: Deps, url: string): string {
+  if (url.length > MAX_URL_LENGTH) throw badInput(`url is longer than ${MAX_URL_LENGTH} characters`, "url");
+  const result = validateEndpointUrl(url, deps.addressPolicy);
+  if (!result.ok) throw badInput(`url is not allowed: ${result.reason}`, "url");
+  return result.url.toString();
+}
+
+function checkEventTypes(types: readonly string[]): string[] {
+  if (types.length === 0) throw badInput('eventTypes must name at least one type (or "*")', "eventTypes");
+  for (const t of types) {
+    const reason = invalidEventTypeFilter(t);
+    if (reason) throw badInput(reason, "eventTypes");
+  }
+  return [...new Set(types)];
+}
+
+function checkHeaders(headers: Record<string, unknown>): Record<string, string> {
+  const entries = Object.entries(headers);
+  if (entries.length > MAX_HEADERS) throw badInput(`at most ${MAX_HEADERS} custom headers`, "headers");
+  const out: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) throw badInput(`"${name}" is not a valid header name`, "headers");
+    if (RESERVED_HEADERS.has(lower))
+      throw badInput(`header "${name}" is set by Hookpost and cannot be overridden`, "headers");
+    if (typeof value !== "string" || /[\r\n\0]/.test(value)) {
+      throw badInput(`header "${name}" must be a single-line string`, "headers");
+    }
+    out[lower] = value;
+  }
+  return out;
+}
+
+function checkDescription(description: string): string {
+  if (description.length > MAX_DESCRIPTION_LENGTH) {
+    throw badInput(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`, "description");
+  }
+  return description;
+}
+
+export async function findEndpoint(deps: Deps, workspaceId: string, id: string): Promise<Endpoint> {
+  const endpoint = await deps.prisma.endpoint.findFirst({ where: { id, workspaceId } });
+  if (!endpoint) throw notFound("endpoint", id);
+  return endpoint;
+}
+
+export async function createEndpoint(
+  deps: Deps,
+  workspaceId: string,
+  input: EndpointInput & { url: string; eventTypes: readonly string[] },
+): Promise<{ endpoint: Endpoint; secret: string }> {
+  const secret = generateSecret();
+  const enabled = input.enabled ?? true;
+  const endpoint = await deps.prisma.endpoint.create({
+    data: {
+      id: newId("endpoint"),
+      workspaceId,
+      url: checkUrl(deps, input.url),
+      eventTypes: checkEventTypes(input.eventTypes),
+      streams: [...(input.streams ?? [])],
+      description: checkDescription(input.description ?? ""),
+      enabled,
+      disabledReason: enabled ? null : "disabled on creation",
+      disabledAt: enabled ? null : new Date(),
+      headers: checkHeaders(input.headers ?? {}),
+      secret,
+    },
+  });
+  return { endpoint, secret };
+}
+
+export async function updateEndpoint(
+  deps: Deps,
+  workspaceId: string,
+  id: string,
+  input: EndpointInput,
+): Promise<Endpoint> {
+  const current = await findEndpoint(deps, workspaceId, id);
+  const enabling = input.enabled === true && !current.enabled;
+  const disabling = input.enabled === false && current.enabled;
+  const endpoint = await deps.prisma.endpoint.update({
+    where: { id: current.id },
+    data: {
+      ...(input.url != null ? { url: checkUrl(deps, input.url) } : {}),
+      ...(input.eventTypes != null ? { eventTypes: checkEventTypes(input.eventTypes) } : {}),
+      ...(input.streams != null ? { streams: [...input.streams] } : {}),
+      ...(input.description != null ? { description: checkDescription(input.description) } : {}),
+      ...(input.headers != null ? { headers: checkHeaders(input.headers) } : {}),
+      // Re-enabling starts the failure count afresh; otherwise one more failure would disable it again.
+      ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
+      ...(disabling ? { enabled: false, disabledReason: "disabled by a user", disabledAt: new Date() } : {}),
+    },
+  });
+  if (enabling || disabling) await publishEndpointChange(deps, endpoint);
+  return endpoint;
+}
+
+/** Deletes the endpoint and, with it, its deliveries: queued jobs find nothing and send nothing. */
+export async function deleteEndpoint(deps: Deps, workspaceId: string, id: string): Promise<string> {
+  const { count } = await deps.prisma.endpoint.deleteMany({ where: { id, workspaceId } });
+  if (count === 0) throw notFound("endpoint", id);
+  return id;
+}
+
+const MAX_GRACE_S = 7 * 86_400;
+
+/** New secret now; the old one keeps signing (a second signature) until the grace period ends. */
+export async function rotateEndpointSecret(
+  deps: Deps,
+  workspaceId: string,
+  id: string,
+  gracePeriodS: number | null | undefined,
+): Promise<{ endpoint: Endpoint; secret: string }> {
+  const grace = gracePeriodS ?? deps.config.delivery.secretRotationGraceS;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_S) {
+    throw badInput(`gracePeriodSeconds must be between 0 and ${MAX_GRACE_S}`, "gracePeriodSeconds");
+  }
+  const current = await findEndpoint(deps, workspaceId, id);
+  const secret = generateSecret();
+  const endpoint = await deps.prisma.endpoint.update({
+    where: { id: current.id },
+    data: {
+      secret,
+      previousSecret: grace > 0 ? current.secret : null,
+      previousSecretExpiresAt: grace > 0 ? new Date(Date.now() + grace * 1_000) : null,
+    },
+  });
+  return { endpoint, secret };
+}
+
+/** Secrets that sign a request made at `now`: the current one, plus the previous one during its grace period. */
+export function signingSecrets(
+  endpoint: Pick<Endpoint, "secret" | "previousSecret" | "previousSecretExpiresAt">,
+  now: Date,
+): string[] {
+  const { previousSecret, previousSecretExpiresAt } = endpoint;
+  const previousValid = previousSecret && previousSecretExpiresAt && new Date(previousSecretExpiresAt) > now;
+  return previousValid ? [endpoint.secret, previousSecret] : [endpoint.secret];
+}

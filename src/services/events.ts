@@ -1,0 +1,161 @@
+import type { Event, Prisma } from "../db/generated/client.ts";
+import type { Deps } from "../deps.ts";
+import { badInput } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { deliveryJob } from "../queue/queues.ts";
+import { eventTypeMatches, isKnownEventType, OPERATIONAL_EVENT_TYPES, streamMatches } from "./eventTypes.ts";
+
+export type PublishEventInput = {
+  type: string;
+  data: unknown;
+  stream?: string | null;
+  idempotencyKey?: string | null;
+  occurredAt?: Date | null;
+};
+
+const MAX_KEY_LENGTH = 255;
+const MAX_BATCH = 1_000;
+
+function checkInput(deps: Deps, input: PublishEventInput, index: number | null): void {
+  const at = index === null ? "" : ` (event ${index})`;
+  if (!isKnownEventType(input.type) || OPERATIONAL_EVENT_TYPES.has(input.type)) {
+    throw badInput(`unknown event type "${input.type}"${at}; the eventTypes query lists them`, "type");
+  }
+  if (input.data === null || typeof input.data !== "object" || Array.isArray(input.data)) {
+    throw badInput(`data must be a JSON object${at}`, "data");
+  }
+  const size = Buffer.byteLength(JSON.stringify(input.data));
+  const limit = deps.config.delivery.payloadLimitBytes;
+  if (size > limit) throw badInput(`data is ${size} bytes; the limit is ${limit}${at}`, "data");
+  if (
+    input.idempotencyKey != null &&
+    (input.idempotencyKey.length === 0 || input.idempotencyKey.length > MAX_KEY_LENGTH)
+  ) {
+    throw badInput(`idempotencyKey must be 1–${MAX_KEY_LENGTH} characters${at}`, "idempotencyKey");
+  }
+  if (input.stream != null && input.stream.length > MAX_KEY_LENGTH) {
+    throw badInput(`stream must be at most ${MAX_KEY_LENGTH} characters${at}`, "stream");
+  }
+}
+
+export async function publishEvent(
+  deps: Deps,
+  workspaceId: string,
+  input: PublishEventInput,
+): Promise<Event> {
+  checkInput(deps, input, null);
+  const [event] = await recordEvents(deps, workspaceId, [input]);
+  return event!;
+}
+
+/** Publishes up to 1,000 events in one transaction; returns them in input order. */
+export async function publishEvents(
+  deps: Deps,
+  workspaceId: string,
+  inputs: readonly PublishEventInput[],
+): Promise<Event[]> {
+  if (inputs.length === 0 || inputs.length > MAX_BATCH)
+    throw badInput(`publish 1–${MAX_BATCH} events at a time`, "inputs");
+  inputs.forEach((input, i) => checkInput(deps, input, i));
+  return recordEvents(deps, workspaceId, inputs);
+}
+
+/**
+ * Writes events and one PENDING delivery per matching endpoint in one
+ * transaction, then enqueues the deliveries. If enqueueing fails (Redis down)
+ * the events are still accepted: the sweeper enqueues due deliveries that
+ * Redis does not hold, so nothing accepted is lost.
+ *
+ * An idempotency key seen before returns the event stored under it and
+ * delivers nothing new — also when two publishes race (ON CONFLICT DO NOTHING).
+ */
+export async function recordEvents(
+  deps: Deps,
+  workspaceId: string,
+  inputs: readonly PublishEventInput[],
+): Promise<Event[]> {
+  const now = new Date();
+  const rows = inputs.map(
+    (input): Prisma.EventCreateManyInput => ({
+      id: newId("event", now.getTime()),
+      workspaceId,
+      type: input.type,
+      stream: input.stream ?? null,
+      payload: input.data as Prisma.InputJsonValue,
+      occurredAt: input.occurredAt ?? now,
+      idempotencyKey: input.idempotencyKey ?? null,
+      createdAt: now,
+    }),
+  );
+  const deliveryIds = await deps.prisma.$transaction(async (tx) => {
+    const inserted = await tx.event.createManyAndReturn({
+      data: rows,
+      skipDuplicates: true,
+      select: { id: true },
+    });
+    const insertedIds = new Set(inserted.map((e) => e.id));
+    const fresh = rows.filter((r) => insertedIds.has(r.id!));
+    if (fresh.length === 0) return [];
+    const endpoints = await tx.endpoint.findMany({
+      where: { workspaceId, enabled: true },
+      select: { id: true, eventTypes: true, streams: true },
+    });
+    const deliveries: Prisma.DeliveryCreateManyInput[] = [];
+    for (const event of fresh) {
+      for (const endpoint of endpoints) {
+        if (
+          !eventTypeMatches(endpoint.eventTypes, event.type) ||
+          !streamMatches(endpoint.streams, event.stream ?? null)
+        )
+          continue;
+        deliveries.push({
+          id: newId("delivery", now.getTime()),
+          workspaceId,
+          eventId: event.id!,
+          endpointId: endpoint.id,
+          eventType: event.type,
+          nextAttemptAt: now,
+          createdAt: now,
+        });
+      }
+    }
+    if (deliveries.length > 0) await tx.delivery.createMany({ data: deliveries });
+    return deliveries.map((d) => d.id!);
+  });
+  await enqueueDeliveries(deps, deliveryIds);
+  return resolveEvents(deps, workspaceId, rows);
+}
+
+/** Enqueues deliveries now; on a Redis failure logs and leaves them to the sweeper. */
+export async function enqueueDeliveries(deps: Deps, deliveryIds: readonly string[]): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  try {
+    await deps.queues.delivery.addBulk(deliveryIds.map((id) => deliveryJob(id)));
+  } catch (err) {
+    deps.logger.warn(
+      { err, count: deliveryIds.length },
+      "enqueue failed; the sweeper will enqueue these deliveries",
+    );
+  }
+}
+
+/** The stored event for each row: the new one, or the earlier one under the same idempotency key. */
+async function resolveEvents(
+  deps: Deps,
+  workspaceId: string,
+  rows: Prisma.EventCreateManyInput[],
+): Promise<Event[]> {
+  const keys = rows.map((r) => r.idempotencyKey).filter((k): k is string => k != null);
+  const stored = await deps.prisma.event.findMany({
+    where: {
+      workspaceId,
+      OR: [
+        { id: { in: rows.map((r) => r.id!) } },
+        ...(keys.length ? [{ idempotencyKey: { in: keys } }] : []),
+      ],
+    },
+  });
+  const byId = new Map(stored.map((e) => [e.id, e]));
+  const byKey = new Map(stored.filter((e) => e.idempotencyKey).map((e) => [e.idempotencyKey!, e]));
+  return rows.map((r) => (r.idempotencyKey ? byKey.get(r.idempotencyKey) : byId.get(r.id!))!);
+}

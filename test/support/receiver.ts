@@ -1,0 +1,55 @@
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type ReceivedRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: string; at: number };
+
+/** What the receiver does with a request: answer with a status (and body/headers), or never answer. */
+export type Behaviour = { status: number; body?: string; headers?: Record<string, string> } | "hang";
+
+/**
+ * A real HTTP receiver on loopback that records every request. `respond`
+ * decides each answer from the request and how many came before it.
+ */
+export async function startReceiver(respond: (req: ReceivedRequest, index: number) => Behaviour = () => ({ status: 200 })) {
+  const requests: ReceivedRequest[] = [];
+  const hanging = new Set<ServerResponse>();
+  let decide = respond;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const received: ReceivedRequest = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
+      };
+      const behaviour = decide(received, requests.length);
+      requests.push(received);
+      if (behaviour === "hang") {
+        hanging.add(res);
+        res.on("close", () => hanging.delete(res));
+        return;
+      }
+      res.writeHead(behaviour.status, { "content-type": "text/plain", ...(behaviour.headers ?? {}) });
+      res.end(behaviour.body ?? "ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    requests,
+    setBehaviour(next: (req: ReceivedRequest, index: number) => Behaviour) {
+      decide = next;
+    },
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type Receiver = Awaited<ReturnType<typeof startReceiver>>;

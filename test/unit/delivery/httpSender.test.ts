@@ -1,0 +1,183 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHttpSender } from "../../../src/delivery/httpSender.ts";
+
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+
+/** A receiver on 127.0.0.1 that records what reached it. */
+async function startReceiver(handler: Handler) {
+  const received: { method: string; url: string; headers: IncomingMessage["headers"]; body: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      received.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      handler(req, body, res);
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    received,
+    close: () =>
+      new Promise<void>((closed) => {
+        server.closeAllConnections();
+        server.close(() => closed());
+      }),
+  };
+}
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+const payload = JSON.stringify({ id: "evt_1", type: "email.sent" });
+const headers = { "content-type": "application/json", "webhook-id": "evt_1" };
+const bodyLimit = 64;
+
+describe("httpSender", () => {
+  const sender = createHttpSender({
+    timeoutMs: 5_000,
+    responseBodyLimitBytes: bodyLimit,
+    outboundAllow: ["127.0.0.0/8"],
+  });
+  const strictSender = createHttpSender({
+    timeoutMs: 5_000,
+    responseBodyLimitBytes: bodyLimit,
+    outboundAllow: [],
+  });
+  let echo: Receiver;
+  let silent: Receiver;
+
+  beforeAll(async () => {
+    echo = await startReceiver((req, body, res) => {
+      const path = req.url ?? "/";
+      if (path.startsWith("/fail")) return void res.writeHead(500).end("boom");
+      if (path.startsWith("/redirect")) return void res.writeHead(302, { location: `${echo.url}/ok` }).end();
+      if (path.startsWith("/big")) return void res.writeHead(200).end("é".repeat(10_000)); // 2 bytes each
+      res
+        .writeHead(200, { "x-receiver": "yes", "set-cookie": ["a=1", "b=2"] })
+        .end(`got ${body.length} bytes`);
+    });
+    silent = await startReceiver(() => {}); // reads the request, never answers
+  });
+
+  afterAll(async () => {
+    await Promise.all([echo.close(), silent.close()]);
+    await Promise.all([sender.close(), strictSender.close()]);
+  });
+
+  it("posts the body and headers and returns the response", async () => {
+    const result = await sender.send({ url: `${echo.url}/ok?a=1#frag`, headers, body: payload });
+    expect(result).toMatchObject({
+      ok: true,
+      status: 200,
+      body: `got ${payload.length} bytes`,
+      error: null,
+      outcome: { kind: "http", status: 200 },
+    });
+    expect(result.headers).toMatchObject({ "x-receiver": "yes", "set-cookie": "a=1, b=2" });
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    const request = echo.received.at(-1);
+    expect(request).toMatchObject({ method: "POST", url: "/ok?a=1", body: payload });
+    expect(request?.headers["webhook-id"]).toBe("evt_1");
+  });
+
+  it("reports a 500 as not ok", async () => {
+    const result = await sender.send({ url: `${echo.url}/fail`, headers, body: payload });
+    expect(result).toMatchObject({
+      ok: false,
+      status: 500,
+      body: "boom",
+      outcome: { kind: "http", status: 500 },
+    });
+  });
+
+  it("does not follow redirects", async () => {
+    const before = echo.received.length;
+    const result = await sender.send({ url: `${echo.url}/redirect`, headers, body: payload });
+    expect(result).toMatchObject({ ok: false, status: 302, outcome: { kind: "http", status: 302 } });
+    expect(result.error).toMatch(/redirect to .*\/ok not followed/);
+    expect(echo.received.length).toBe(before + 1);
+  });
+
+  it("truncates a body larger than the limit at a character boundary", async () => {
+    const result = await sender.send({ url: `${echo.url}/big`, headers, body: payload });
+    expect(result.ok).toBe(true);
+    expect(result.body).toBe("é".repeat(bodyLimit / 2));
+
+    const odd = createHttpSender({
+      timeoutMs: 5_000,
+      responseBodyLimitBytes: 5,
+      outboundAllow: ["127.0.0.0/8"],
+    });
+    try {
+      const cut = await odd.send({ url: `${echo.url}/big`, headers, body: payload });
+      expect(cut.body).toBe("éé"); // 5 bytes would end inside the third "é"
+    } finally {
+      await odd.close();
+    }
+  });
+
+  it("times out when the receiver never answers", async () => {
+    const result = await sender.send({ url: `${silent.url}/`, headers, body: payload, timeoutMs: 300 });
+    expect(result).toMatchObject({ ok: false, status: null, outcome: { kind: "timeout" } });
+    expect(result.error).toMatch(/timed out after 300 ms/);
+    expect(result.durationMs).toBeGreaterThanOrEqual(250);
+    expect(result.durationMs).toBeLessThan(4_000);
+  });
+
+  it("stops when the caller aborts", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const result = await sender.send({
+      url: `${silent.url}/`,
+      headers,
+      body: payload,
+      signal: controller.signal,
+    });
+    expect(result).toMatchObject({ ok: false, outcome: { kind: "network" } });
+    expect(result.error).toMatch(/aborted/);
+    expect(result.durationMs).toBeLessThan(4_000);
+
+    const already = await sender.send({
+      url: `${echo.url}/ok`,
+      headers,
+      body: payload,
+      signal: AbortSignal.abort(),
+    });
+    expect(already).toMatchObject({ ok: false, outcome: { kind: "network" } });
+  });
+
+  it("refuses loopback without an allow-list, by IP literal and by resolved name", async () => {
+    const before = echo.received.length;
+    const literal = await strictSender.send({ url: `${echo.url}/ok`, headers, body: payload });
+    expect(literal).toMatchObject({ ok: false, status: null, outcome: { kind: "network" } });
+    expect(literal.error).toMatch(/^address 127\.0\.0\.1 is not allowed/);
+
+    const named = await strictSender.send({
+      url: `http://localhost:${echo.port}/ok`,
+      headers,
+      body: payload,
+    });
+    expect(named).toMatchObject({ ok: false, status: null, outcome: { kind: "network" } });
+    expect(named.error).toMatch(/^address .+ \(resolved from localhost\) is not allowed/);
+
+    expect(echo.received.length).toBe(before);
+  });
+
+  it("reaches a hostname through the guarded lookup when it is allowed", async () => {
+    const result = await sender.send({ url: `http://localhost:${echo.port}/ok`, headers, body: payload });
+    expect(result).toMatchObject({ ok: true, status: 200 });
+  });
+
+  it("reports a refused connection as a network failure", async () => {
+    const closed = await startReceiver(() => {});
+    await closed.close();
+    const result = await sender.send({ url: `${closed.url}/`, headers, body: payload });
+    expect(result).toMatchObject({ ok: false, status: null, outcome: { kind: "network" } });
+    expect(result.error).toMatch(/ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,178 @@
+import type { LookupAddress } from "node:dns";
+import { describe, expect, it } from "vitest";
+import {
+  createAddressPolicy,
+  createGuardedLookup,
+  FORBIDDEN_ADDRESS_CODE,
+  validateEndpointUrl,
+} from "../../../src/delivery/outboundGuard.ts";
+
+const strict = createAddressPolicy([]);
+
+describe("isAllowedAddress without an allow-list", () => {
+  it.each([
+    "0.0.0.0",
+    "0.1.2.3",
+    "10.0.0.1",
+    "10.255.255.255",
+    "100.64.0.1",
+    "100.127.255.254",
+    "127.0.0.1",
+    "127.255.255.254",
+    "169.254.169.254",
+    "169.254.1.1",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.0.0.8",
+    "192.168.1.1",
+    "198.18.0.1",
+    "198.19.255.255",
+    "224.0.0.1",
+    "239.255.255.250",
+    "240.0.0.1",
+    "255.255.255.255",
+    "::",
+    "::1",
+    "fc00::1",
+    "fd12:3456::1",
+    "fe80::1",
+    "fe80::1%eth0",
+    "ff02::1",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
+    "::ffff:169.254.169.254",
+    "::ffff:10.0.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::127.0.0.1",
+    "not-an-ip",
+    "",
+  ])("forbids %s", (ip) => {
+    expect(strict.isAllowedAddress(ip)).toBe(false);
+  });
+
+  it.each([
+    "1.1.1.1",
+    "8.8.8.8",
+    "93.184.216.34",
+    "100.63.255.255",
+    "100.128.0.1",
+    "172.15.255.255",
+    "172.32.0.1",
+    "192.0.2.1",
+    "198.20.0.1",
+    "223.255.255.255",
+    "2606:4700:4700::1111",
+    "2001:4860:4860::8888",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+  ])("allows %s", (ip) => {
+    expect(strict.isAllowedAddress(ip)).toBe(true);
+  });
+});
+
+describe("allow-list", () => {
+  const policy = createAddressPolicy(["127.0.0.0/8", "::1/128", "10.1.2.3", "Receiver.Internal"]);
+
+  it("lets CIDRs and single IPs through, nothing else", () => {
+    expect(policy.isAllowedAddress("127.0.0.1")).toBe(true);
+    expect(policy.isAllowedAddress("127.9.9.9")).toBe(true);
+    expect(policy.isAllowedAddress("::ffff:127.0.0.1")).toBe(true);
+    expect(policy.isAllowedAddress("::1")).toBe(true);
+    expect(policy.isAllowedAddress("10.1.2.3")).toBe(true);
+    expect(policy.isAllowedAddress("10.1.2.4")).toBe(false);
+    expect(policy.isAllowedAddress("169.254.169.254")).toBe(false);
+    expect(policy.isAllowedAddress("8.8.8.8")).toBe(true);
+  });
+
+  it("matches hostnames exactly, ignoring case and a trailing dot", () => {
+    expect(policy.allowsHostname("receiver.internal")).toBe(true);
+    expect(policy.allowsHostname("RECEIVER.internal.")).toBe(true);
+    expect(policy.allowsHostname("other.internal")).toBe(false);
+    expect(policy.allowsHostname("localhost")).toBe(false);
+  });
+
+  it("rejects malformed CIDRs at creation", () => {
+    expect(() => createAddressPolicy(["10.0.0.0/33"])).toThrow(/invalid prefix/);
+    expect(() => createAddressPolicy(["10.0.0.0/x"])).toThrow(/invalid prefix/);
+    expect(() => createAddressPolicy(["nonsense/8"])).toThrow(/not a valid CIDR/);
+  });
+});
+
+describe("validateEndpointUrl", () => {
+  const reasonFor = (url: string, policy = strict) => {
+    const result = validateEndpointUrl(url, policy);
+    return result.ok ? null : result.reason;
+  };
+
+  it("accepts public http and https URLs", () => {
+    const result = validateEndpointUrl("https://hooks.example.com/in?x=1", strict);
+    expect(result.ok && result.url.pathname).toBe("/in");
+    expect(reasonFor("http://93.184.216.34:8080/hook")).toBeNull();
+    expect(reasonFor("https://[2606:4700:4700::1111]/")).toBeNull();
+  });
+
+  it("explains why a URL is refused", () => {
+    expect(reasonFor("not a url")).toBe("not a valid URL");
+    expect(reasonFor("ftp://example.com/file")).toMatch(/scheme "ftp" is not supported/);
+    expect(reasonFor("https://user:pass@example.com/")).toMatch(/must not contain credentials/);
+    expect(reasonFor("http://169.254.169.254/latest/meta-data")).toMatch(
+      /^address 169\.254\.169\.254 is not allowed/,
+    );
+    expect(reasonFor("http://[::1]:3000/")).toMatch(/^address ::1 is not allowed/);
+    expect(reasonFor("http://[::ffff:127.0.0.1]/")).toMatch(/is not allowed/);
+    expect(reasonFor("http://0x7f.1/")).toMatch(/^address 127\.0\.0\.1 is not allowed/);
+    expect(reasonFor("http://localhost:3000/")).toMatch(/^host localhost is not allowed/);
+    expect(reasonFor("http://LOCALHOST./")).toMatch(/^host localhost is not allowed/);
+    expect(reasonFor("http://metadata.google.internal/computeMetadata/v1/")).toMatch(/is not allowed/);
+    expect(reasonFor("http://metadata/")).toMatch(/is not allowed/);
+  });
+
+  it("accepts what the allow-list permits", () => {
+    const dev = createAddressPolicy(["127.0.0.0/8", "::1/128", "localhost"]);
+    expect(reasonFor("http://127.0.0.1:4001/", dev)).toBeNull();
+    expect(reasonFor("http://[::1]:4001/", dev)).toBeNull();
+    expect(reasonFor("http://localhost:4001/", dev)).toBeNull();
+    expect(reasonFor("http://169.254.169.254/", dev)).toMatch(/is not allowed/);
+  });
+});
+
+describe("createGuardedLookup", () => {
+  type Answer = { error: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number };
+  const resolve = (allow: string[], hostname: string, all: boolean) =>
+    new Promise<Answer>((done) => {
+      createGuardedLookup(createAddressPolicy(allow))(hostname, { all }, (error, address, family) =>
+        done({ error, address, family }),
+      );
+    });
+
+  it("refuses a host that resolves to a forbidden address", async () => {
+    for (const all of [true, false]) {
+      const { error } = await resolve([], "localhost", all);
+      expect(error?.code).toBe(FORBIDDEN_ADDRESS_CODE);
+      expect(error?.message).toMatch(/^address .+ \(resolved from localhost\) is not allowed/);
+    }
+  });
+
+  it("returns the checked addresses in the shape the caller asked for", async () => {
+    const allow = ["127.0.0.0/8", "::1/128"];
+    const list = await resolve(allow, "localhost", true);
+    expect(list.error).toBeNull();
+    expect(Array.isArray(list.address) && list.address.length).toBeGreaterThan(0);
+
+    const single = await resolve(allow, "localhost", false);
+    expect(single.error).toBeNull();
+    expect(single.address).toMatch(/^(127\.|::1$)/);
+    expect([4, 6]).toContain(single.family);
+  });
+
+  it("trusts a hostname named in the allow-list whatever it resolves to", async () => {
+    const { error, address } = await resolve(["localhost"], "localhost", false);
+    expect(error).toBeNull();
+    expect(address).toMatch(/^(127\.|::1$)/);
+  });
+
+  it("passes DNS errors through", async () => {
+    const { error } = await resolve([], "does-not-exist.invalid", true);
+    expect(error?.code).toMatch(/ENOTFOUND|EAI_AGAIN/);
+  });
+});
