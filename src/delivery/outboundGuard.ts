@@ -36,8 +36,9 @@ const FORBIDDEN_SUBNETS: ReadonlyArray<readonly [string, number, Family]> = [
 ];
 
 const forbiddenAddresses = new BlockList();
-for (const [network, prefix, family] of FORBIDDEN_SUBNETS)
+for (const [network, prefix, family] of FORBIDDEN_SUBNETS) {
   forbiddenAddresses.addSubnet(network, prefix, family);
+}
 
 /** Names that reach this machine or the cloud metadata service without going through public DNS. */
 function isForbiddenHostname(host: string): boolean {
