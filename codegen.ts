@@ -6,6 +6,8 @@ const config: CodegenConfig = {
   schema: "schema.graphql",
   documents: ["test/operations/**/*.graphql"],
   ignoreNoDocuments: false,
+  // NodeNext resolution needs explicit extensions in the generated imports.
+  emitLegacyCommonJSImports: false,
   generates: {
     "test/generated/": {
       preset: "client",

@@ -38,7 +38,9 @@ async function main(argv: string[]): Promise<number> {
     const db = await openDatabase(config, (msg) => logger.debug(msg));
     try {
       const { workspaceId, apiKey } = await createWorkspace(db.prisma, rest.slice(1).join(" "));
-      process.stdout.write(`workspace: ${workspaceId}\napi key:   ${apiKey}\n(the key is shown once; store it now)\n`);
+      process.stdout.write(
+        `workspace: ${workspaceId}\napi key:   ${apiKey}\n(the key is shown once; store it now)\n`,
+      );
     } finally {
       await db.close();
     }

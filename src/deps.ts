@@ -1,7 +1,7 @@
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
-import type { AddressPolicy } from "./delivery/outboundGuard.ts";
 import type { HttpSender } from "./delivery/httpSender.ts";
+import type { AddressPolicy } from "./delivery/outboundGuard.ts";
 import type { Logger } from "./logger.ts";
 import type { LivePubSub } from "./pubsub/pubsub.ts";
 import type { Queues } from "./queue/queues.ts";

@@ -28,13 +28,18 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   }
 
   const app = roles.includes("api")
-    ? buildApp(deps, createAuthenticator(deps.prisma, config), { ready: () => ready, redisPing: runtime.redisPing })
+    ? buildApp(deps, createAuthenticator(deps.prisma, config), {
+        ready: () => ready,
+        redisPing: runtime.redisPing,
+      })
     : null;
   const port = app ? await app.start(config.http.port, config.http.host) : null;
   const workers = roles.includes("worker") ? startWorkers(deps) : null;
   ready = true;
   if (port !== null) {
-    const base = config.http.publicUrl ?? `http://${config.http.host === "0.0.0.0" ? "localhost" : config.http.host}:${port}`;
+    const base =
+      config.http.publicUrl ??
+      `http://${config.http.host === "0.0.0.0" ? "localhost" : config.http.host}:${port}`;
     logger.info({ port, roles }, `Hookpost listening: GraphQL and GraphiQL at ${base}/graphql`);
   } else {
     logger.info({ roles }, "Hookpost worker running");

@@ -15,7 +15,8 @@ export interface Database {
  * brings the schema up to date before handing out a client.
  */
 export async function openDatabase(config: Config, log: (msg: string) => void): Promise<Database> {
-  const embedded = config.database.url === undefined ? await startEmbeddedPostgres(config.database.dataDir, log) : undefined;
+  const embedded =
+    config.database.url === undefined ? await startEmbeddedPostgres(config.database.dataDir, log) : undefined;
   const url = embedded?.url ?? config.database.url!;
   try {
     const { applied } = await migrate(url, { log });

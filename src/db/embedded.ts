@@ -68,7 +68,9 @@ const openHere = new Set<string>();
 async function lockDataDir(dataDir: string): Promise<string> {
   const file = resolve(dataDir, "pglite.lock");
   // Checked and marked before any await, so two starts in one process cannot both pass.
-  if (openHere.has(file)) throw new Error(`The embedded database in ${dataDir} is already open in this process`);
+  if (openHere.has(file)) {
+    throw new Error(`The embedded database in ${dataDir} is already open in this process`);
+  }
   openHere.add(file);
   try {
     for (let tries = 0; tries < 2; tries++) {

@@ -39,9 +39,15 @@ interface AppliedRow {
   finished_at: Date | null;
 }
 
+export interface MigrateOptions {
+  log?: (msg: string) => void;
+  /** Another migrations folder; for tests. */
+  dir?: URL;
+}
+
 export async function migrate(
   connectionString: string,
-  opts: { log?: (msg: string) => void; /** Tests only. */ dir?: URL } = {},
+  opts: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
   const log = opts.log ?? (() => {});
   const local = await readMigrations(opts.dir ?? MIGRATIONS_DIR);

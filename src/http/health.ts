@@ -24,7 +24,8 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
 }
 
 async function checkReady(deps: Deps, probe: Probe): Promise<Record<string, string>> {
-  const timeout = (ms: number) => new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref());
+  const timeout = (ms: number) =>
+    new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref());
   const check = async (fn: () => Promise<unknown>) => {
     try {
       await Promise.race([fn(), timeout(2_000)]);

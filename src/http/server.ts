@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { execute, subscribe } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type YogaInitialContext } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { Deps } from "../deps.ts";
@@ -29,6 +30,8 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     schema,
     graphqlEndpoint: "/graphql",
     graphiql: { title: "Hookpost", subscriptionsProtocol: "WS" },
+    // GraphiQL served from the package, not a CDN: self-hosted installs are often offline.
+    renderGraphiQL,
     maskedErrors: true,
     logging: false,
     context: async (ctx) => ({ viewer: await authenticate(authorizationOf(ctx)), deps }),

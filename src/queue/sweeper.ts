@@ -1,5 +1,5 @@
-import type { Deps } from "../deps.ts";
 import type { Redis } from "ioredis";
+import type { Deps } from "../deps.ts";
 import { deliveryJob } from "./queues.ts";
 
 const SWEEP_BATCH = 1_000;

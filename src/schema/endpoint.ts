@@ -1,3 +1,5 @@
+import type { Endpoint } from "../db/generated/client.ts";
+import { badInput } from "../errors.ts";
 import {
   createEndpoint,
   deleteEndpoint,
@@ -7,8 +9,6 @@ import {
 } from "../services/endpoints.ts";
 import { eventTypeMatches } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
-import type { Endpoint } from "../db/generated/client.ts";
-import { badInput } from "../errors.ts";
 import { builder, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
 import { pageQuery, toConnection } from "./pagination.ts";

@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event, Prisma } from "../db/generated/client.ts";
+import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { eventBody } from "../delivery/payload.ts";
-import type { SendResult } from "../delivery/httpSender.ts";
 import { buildSignedHeaders } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";

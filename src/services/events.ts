@@ -56,7 +56,7 @@ export async function publishEvents(
 ): Promise<Event[]> {
   if (inputs.length === 0 || inputs.length > MAX_BATCH)
     throw badInput(`publish 1–${MAX_BATCH} events at a time`, "inputs");
-  inputs.forEach((input, i) => checkInput(deps, input, i));
+  for (const [i, input] of inputs.entries()) checkInput(deps, input, i);
   return recordEvents(deps, workspaceId, inputs);
 }
 

@@ -1,7 +1,12 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateEndpointDocument, GetDeliveryDocument, ListDeliveriesDocument, PublishEventDocument } from "../generated/graphql.ts";
-import { type TestHookpost, startTestHookpost } from "../support/hookpost.ts";
+import {
+  CreateEndpointDocument,
+  GetDeliveryDocument,
+  ListDeliveriesDocument,
+  PublishEventDocument,
+} from "../generated/graphql.ts";
+import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -19,8 +24,12 @@ describe("smoke", () => {
 
   it("delivers a published event", async () => {
     const c = hp.workspace.client;
-    const { createEndpoint } = await c.ok(CreateEndpointDocument, { input: { url: receiver.url, eventTypes: ["email.*"] } });
-    const { publishEvent } = await c.ok(PublishEventDocument, { input: { type: "email.delivered", data: { to: "a@b.c" } } });
+    const { createEndpoint } = await c.ok(CreateEndpointDocument, {
+      input: { url: receiver.url, eventTypes: ["email.*"] },
+    });
+    const { publishEvent } = await c.ok(PublishEventDocument, {
+      input: { type: "email.delivered", data: { to: "a@b.c" } },
+    });
     const req = await waitFor(() => receiver.requests[0], "request");
     const wh = new Webhook(createEndpoint.secret);
     expect(wh.verify(req.body, req.headers as Record<string, string>)).toMatchObject({ id: publishEvent.id });

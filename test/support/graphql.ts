@@ -8,7 +8,7 @@ export type GqlResult<T> = { data?: T | null; errors?: GqlError[] };
 export function graphqlClient(url: string, authorization: string | null) {
   async function execute<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
-    ...[variables]: TVariables extends Record<string, never> ? [] : [TVariables]
+    ...[variables]: TVariables extends Record<string, never> ? [TVariables?] : [TVariables]
   ): Promise<GqlResult<TResult>> {
     const res = await fetch(url, {
       method: "POST",
@@ -21,17 +21,18 @@ export function graphqlClient(url: string, authorization: string | null) {
   /** Runs the operation and returns its data, failing loudly on any error. */
   async function ok<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
-    ...rest: TVariables extends Record<string, never> ? [] : [TVariables]
+    ...rest: TVariables extends Record<string, never> ? [TVariables?] : [TVariables]
   ): Promise<TResult> {
     const result = await execute(document, ...rest);
-    if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+    if (result.errors?.length || !result.data)
+      throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
     return result.data;
   }
 
   /** Runs the operation expecting an error; returns its extensions.code and message. */
   async function fails<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
-    ...rest: TVariables extends Record<string, never> ? [] : [TVariables]
+    ...rest: TVariables extends Record<string, never> ? [TVariables?] : [TVariables]
   ): Promise<{ code: string | undefined; message: string }> {
     const result = await execute(document, ...rest);
     const error = result.errors?.[0];

@@ -1,7 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type ReceivedRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: string; at: number };
+export type ReceivedRequest = {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+};
 
 /** What the receiver does with a request: answer with a status (and body/headers), or never answer. */
 export type Behaviour = { status: number; body?: string; headers?: Record<string, string> } | "hang";
@@ -10,7 +16,9 @@ export type Behaviour = { status: number; body?: string; headers?: Record<string
  * A real HTTP receiver on loopback that records every request. `respond`
  * decides each answer from the request and how many came before it.
  */
-export async function startReceiver(respond: (req: ReceivedRequest, index: number) => Behaviour = () => ({ status: 200 })) {
+export async function startReceiver(
+  respond: (req: ReceivedRequest, index: number) => Behaviour = () => ({ status: 200 }),
+) {
   const requests: ReceivedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let decide = respond;
