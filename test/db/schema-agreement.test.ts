@@ -65,6 +65,7 @@ describe("every model round-trips through the client", () => {
       payload: { bounce: { type: "hard", code: 550 }, to: ["a@example.com"], text: "ünïcødé ✓" },
       occurredAt: at("2026-01-05T00:00:00.007Z"),
       idempotencyKey: "idem-1",
+      isTest: true,
       createdAt: at("2026-01-05T00:00:01.008Z"),
     };
     await prisma.event.create({ data: event });
@@ -155,7 +156,13 @@ describe("every model round-trips through the client", () => {
       data: { id: "evt_d", workspaceId: "ws_d", type: "email.sent", payload: {}, occurredAt: new Date() },
     });
     const delivery = await prisma.delivery.create({
-      data: { id: "dlv_d", workspaceId: "ws_d", eventId: event.id, endpointId: "ep_d", eventType: event.type },
+      data: {
+        id: "dlv_d",
+        workspaceId: "ws_d",
+        eventId: event.id,
+        endpointId: "ep_d",
+        eventType: event.type,
+      },
     });
     expect(delivery).toMatchObject({ status: "PENDING", trigger: "SCHEDULED", attempts: 0, replayId: null });
   });
@@ -171,7 +178,12 @@ describe("every model round-trips through the client", () => {
     await prisma.event.create({ data: { ...event, id: "evt_u3", workspaceId: "ws_d" } });
     // NULL keys never collide.
     const noKey = { ...event, idempotencyKey: null, workspaceId: "ws_u" };
-    await prisma.event.createMany({ data: [{ ...noKey, id: "evt_n1" }, { ...noKey, id: "evt_n2" }] });
+    await prisma.event.createMany({
+      data: [
+        { ...noKey, id: "evt_n1" },
+        { ...noKey, id: "evt_n2" },
+      ],
+    });
   });
 
   it("rejects a second delivery of an event to the same endpoint", async () => {
@@ -221,7 +233,9 @@ describe("the migrated database matches schema.prisma", () => {
     for (const r of rows) actual.set(r.table, [...(actual.get(r.table) ?? []), r.column].sort());
     const expected = new Map(
       Object.values(Prisma.ModelName).map((model) => {
-        const fields = (Prisma as unknown as Record<string, Record<string, string>>)[`${model}ScalarFieldEnum`];
+        const fields = (Prisma as unknown as Record<string, Record<string, string>>)[
+          `${model}ScalarFieldEnum`
+        ];
         return [model, Object.values(fields ?? {}).sort()];
       }),
     );
@@ -243,7 +257,10 @@ describe("the migrated database matches schema.prisma", () => {
       SELECT t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS values
       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
       WHERE t.typnamespace = current_schema()::regnamespace GROUP BY t.typname`;
-    const expected = Object.entries($Enums).map(([name, values]) => ({ name, values: Object.values(values) }));
+    const expected = Object.entries($Enums).map(([name, values]) => ({
+      name,
+      values: Object.values(values),
+    }));
     expect(sortBy(rows, (r) => r.name)).toEqual(sortBy(expected, (r) => r.name));
   });
 
@@ -283,7 +300,10 @@ function sortBy<T>(items: T[], key: (item: T) => string): T[] {
  */
 function parseSchema(text: string) {
   const enums = new Set([...text.matchAll(/^enum (\w+) \{/gm)].map((m) => m[1]!));
-  const blocks = [...text.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)].map((m) => ({ model: m[1]!, body: m[2]! }));
+  const blocks = [...text.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)].map((m) => ({
+    model: m[1]!,
+    body: m[2]!,
+  }));
   const models = new Set(blocks.map((b) => b.model));
   const udts: Record<string, string> = {
     String: "text",
@@ -301,9 +321,17 @@ function parseSchema(text: string) {
     for (const line of body.split("\n").map((l) => l.trim())) {
       const field = /^(\w+)\s+(\w+)(\[\]|\?)?(.*)$/.exec(line);
       if (field) {
-        const [, name, type, modifier, attrs] = field as unknown as [string, string, string, string?, string];
+        const [, name, type, modifier, attrs] = field as unknown as [
+          string,
+          string,
+          string,
+          string | undefined,
+          string,
+        ];
         if (models.has(type)) {
-          const rel = /@relation\(fields: \[([^\]]+)\], references: \[[^\]]+\], onDelete: (\w+)\)/.exec(attrs);
+          const rel = /@relation\(fields: \[([^\]]+)\], references: \[[^\]]+\], onDelete: (\w+)\)/.exec(
+            attrs,
+          );
           if (rel) {
             const name = `${model}_${fieldList(rel[1]!).join("_")}_fkey`;
             foreignKeys.push({ name, references: `"${type}"`, onDelete: rel[2]! });
@@ -315,7 +343,8 @@ function parseSchema(text: string) {
         const list = modifier === "[]";
         // Prisma creates scalar lists as nullable arrays.
         columns.push({ model, name, udt: list ? `_${base}` : base, nullable: modifier !== undefined });
-        if (/@unique\b/.test(attrs)) indexes.push({ name: `${model}_${name}_key`, unique: true, columns: [name] });
+        if (/@unique\b/.test(attrs))
+          indexes.push({ name: `${model}_${name}_key`, unique: true, columns: [name] });
         continue;
       }
       const index = /^@@(index|unique)\(\[([^\]]+)\]\)$/.exec(line);

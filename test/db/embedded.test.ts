@@ -1,0 +1,83 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.ts";
+import { createPrismaClient } from "../../src/db/client.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import { startEmbeddedPostgres } from "../../src/db/embedded.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { createTestDatabase } from "../support/db.ts";
+
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "hp-embedded-"));
+});
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("embedded PostgreSQL (PGlite)", () => {
+  it("is migrated and used through Prisma, and keeps its data across restarts", async () => {
+    const first = await startEmbeddedPostgres(dataDir);
+    try {
+      expect(first.url).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+      expect((await migrate(first.url)).applied.length).toBeGreaterThan(0);
+      const prisma = createPrismaClient({ url: first.url, poolMax: 1 });
+      await prisma.workspace.create({ data: { id: "ws_embedded", name: "Embedded" } });
+      await prisma.$disconnect();
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startEmbeddedPostgres(dataDir);
+    try {
+      expect(await migrate(second.url)).toEqual({ applied: [] });
+      const prisma = createPrismaClient({ url: second.url, poolMax: 1 });
+      expect(await prisma.workspace.findUnique({ where: { id: "ws_embedded" } })).toMatchObject({
+        name: "Embedded",
+      });
+      await prisma.$disconnect();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("refuses a second server on the same data dir", async () => {
+    const running = await startEmbeddedPostgres(dataDir);
+    try {
+      await expect(startEmbeddedPostgres(dataDir)).rejects.toThrow(/already open/);
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
+describe("openDatabase", () => {
+  it("starts the embedded database when DATABASE_URL is unset", async () => {
+    const logs: string[] = [];
+    const db = await openDatabase(loadConfig({ DATA_DIR: dataDir }), (m) => logs.push(m));
+    try {
+      expect(db.embedded).toBe(true);
+      expect(await db.prisma.workspace.count()).toBe(1);
+      expect(logs.join("\n")).toMatch(/embedded PostgreSQL/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("uses DATABASE_URL with the configured pool when it is set", async () => {
+    const t = await createTestDatabase({ migrate: false });
+    try {
+      const db = await openDatabase(loadConfig({ DATABASE_URL: t.url, DATABASE_POOL_MAX: "3" }), () => {});
+      try {
+        expect(db).toMatchObject({ url: t.url, embedded: false });
+        expect(await db.prisma.workspace.count()).toBe(0);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await t.drop();
+    }
+  });
+});
