@@ -3,7 +3,7 @@ import { replayDelivery } from "../services/deliveries.ts";
 import { builder, workspaceOf } from "./builder.ts";
 import { EndpointRef } from "./endpoint.ts";
 import { EventRef } from "./event.ts";
-import { createdAtRange, pageQuery, toConnection } from "./pagination.ts";
+import { createdAtRange, paginate } from "./pagination.ts";
 
 export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
   values: {
@@ -113,25 +113,20 @@ builder.queryFields((t) => ({
     type: DeliveryRef,
     description: "The delivery log, newest first.",
     args: { filter: t.arg({ type: DeliveryFilter }) },
-    resolve: async (_root, args, ctx) => {
-      const page = pageQuery(args);
+    resolve: (_root, args, ctx) => {
       const f = args.filter;
-      const rows = await ctx.deps.prisma.delivery.findMany({
-        where: {
-          AND: [
-            { workspaceId: workspaceOf(ctx) },
-            f?.endpointId ? { endpointId: String(f.endpointId) } : {},
-            f?.eventId ? { eventId: String(f.eventId) } : {},
-            f?.status?.length ? { status: { in: f.status } } : {},
-            f?.eventTypes?.length ? { eventType: { in: f.eventTypes } } : {},
-            createdAtRange(f?.since, f?.until),
-            page.where,
-          ],
-        },
-        orderBy: page.orderBy,
-        take: page.take,
-      });
-      return toConnection(rows, page.first);
+      return paginate(
+        args,
+        [
+          { workspaceId: workspaceOf(ctx) },
+          f?.endpointId ? { endpointId: String(f.endpointId) } : {},
+          f?.eventId ? { eventId: String(f.eventId) } : {},
+          f?.status?.length ? { status: { in: f.status } } : {},
+          f?.eventTypes?.length ? { eventType: { in: f.eventTypes } } : {},
+          createdAtRange(f?.since, f?.until),
+        ],
+        (query) => ctx.deps.prisma.delivery.findMany(query),
+      );
     },
   }),
 }));

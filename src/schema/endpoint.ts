@@ -7,11 +7,11 @@ import {
   rotateEndpointSecret,
   updateEndpoint,
 } from "../services/endpoints.ts";
-import { eventTypeMatches } from "../services/eventTypes.ts";
+import { filtersReceiving } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
 import { builder, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
-import { pageQuery, toConnection } from "./pagination.ts";
+import { paginate } from "./pagination.ts";
 
 export const EndpointRef = builder.prismaObject("Endpoint", {
   description: "A URL that receives the workspace's events as signed POSTs.",
@@ -133,24 +133,17 @@ builder.queryFields((t) => ({
   endpoints: t.connection({
     type: EndpointRef,
     args: { filter: t.arg({ type: EndpointFilter }) },
-    resolve: async (_root, args, ctx) => {
-      const page = pageQuery(args);
-      const rows = await ctx.deps.prisma.endpoint.findMany({
-        where: {
-          AND: [
-            { workspaceId: workspaceOf(ctx) },
-            args.filter?.enabled != null ? { enabled: args.filter.enabled } : {},
-            page.where,
-          ],
-        },
-        orderBy: page.orderBy,
-        take: args.filter?.eventType ? undefined : page.take,
-      });
-      const type = args.filter?.eventType;
-      const matching = type
-        ? rows.filter((e) => eventTypeMatches(e.eventTypes, type)).slice(0, page.take)
-        : rows;
-      return toConnection(matching, page.first);
+    resolve: (_root, args, ctx) => {
+      const f = args.filter;
+      return paginate(
+        args,
+        [
+          { workspaceId: workspaceOf(ctx) },
+          f?.enabled != null ? { enabled: f.enabled } : {},
+          f?.eventType ? { eventTypes: { hasSome: filtersReceiving(f.eventType) } } : {},
+        ],
+        (query) => ctx.deps.prisma.endpoint.findMany(query),
+      );
     },
   }),
 }));

@@ -1,6 +1,6 @@
 import { publishEvent, publishEvents } from "../services/events.ts";
 import { builder, workspaceOf } from "./builder.ts";
-import { createdAtRange, pageQuery, toConnection } from "./pagination.ts";
+import { createdAtRange, paginate } from "./pagination.ts";
 
 export const EventRef = builder.prismaObject("Event", {
   description: "An email event accepted for delivery.",
@@ -68,24 +68,19 @@ builder.queryFields((t) => ({
     type: EventRef,
     description: "Accepted events, newest first.",
     args: { filter: t.arg({ type: EventFilter }) },
-    resolve: async (_root, args, ctx) => {
-      const page = pageQuery(args);
+    resolve: (_root, args, ctx) => {
       const f = args.filter;
-      const rows = await ctx.deps.prisma.event.findMany({
-        where: {
-          AND: [
-            { workspaceId: workspaceOf(ctx) },
-            f?.types?.length ? { type: { in: f.types } } : {},
-            f?.stream ? { stream: f.stream } : {},
-            f?.includeTests ? {} : { isTest: false },
-            createdAtRange(f?.since, f?.until),
-            page.where,
-          ],
-        },
-        orderBy: page.orderBy,
-        take: page.take,
-      });
-      return toConnection(rows, page.first);
+      return paginate(
+        args,
+        [
+          { workspaceId: workspaceOf(ctx) },
+          f?.types?.length ? { type: { in: f.types } } : {},
+          f?.stream ? { stream: f.stream } : {},
+          f?.includeTests ? {} : { isTest: false },
+          createdAtRange(f?.since, f?.until),
+        ],
+        (query) => ctx.deps.prisma.event.findMany(query),
+      );
     },
   }),
 }));

@@ -71,6 +71,28 @@ export function toConnection<T extends Row>(rows: readonly T[], first: number): 
   };
 }
 
+/**
+ * One page of a list: `filters` (ANDed, e.g. the workspace scope) plus the
+ * cursor condition, newest first, as a Relay connection.
+ */
+export async function paginate<T extends Row, W extends object>(
+  args: PageArgs,
+  filters: W[],
+  find: (query: {
+    where: { AND: W[] };
+    orderBy: ReturnType<typeof pageQuery>["orderBy"];
+    take: number;
+  }) => Promise<T[]>,
+): Promise<Connection<T>> {
+  const page = pageQuery(args);
+  const rows = await find({
+    where: { AND: [...filters, page.where as W] },
+    orderBy: page.orderBy,
+    take: page.take,
+  });
+  return toConnection(rows, page.first);
+}
+
 /** A time range filter on createdAt from optional since/until (until exclusive). */
 export function createdAtRange(since?: Date | null, until?: Date | null) {
   if (since && until && since >= until) throw badInput("since must be before until", "since");

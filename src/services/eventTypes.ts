@@ -55,19 +55,20 @@ export function invalidEventTypeFilter(filter: string): string | undefined {
 }
 
 /**
- * Whether an endpoint with `filters` receives `type`. "*" covers everything
- * but operational events: those go only to endpoints that name them (or
- * "endpoint.*" / "delivery.*"), so "*" endpoints are not flooded with
- * Hookpost's own notices.
+ * The endpoint filter values that receive `type`: the type itself, its
+ * "<family>.*" prefix, and "*" — except for operational events, which go only
+ * to endpoints that name them (or "endpoint.*" / "delivery.*"), so "*"
+ * endpoints are not flooded with Hookpost's own notices.
  */
+export function filtersReceiving(type: string): string[] {
+  const prefix = `${type.slice(0, type.indexOf("."))}.*`;
+  return OPERATIONAL_EVENT_TYPES.has(type) ? [type, prefix] : [type, prefix, "*"];
+}
+
+/** Whether an endpoint with `filters` receives `type`. */
 export function eventTypeMatches(filters: readonly string[], type: string): boolean {
-  const family = type.slice(0, type.indexOf("."));
-  for (const f of filters) {
-    if (f === type) return true;
-    if (f === "*" && !OPERATIONAL_EVENT_TYPES.has(type)) return true;
-    if (f.endsWith(".*") && f.slice(0, -2) === family) return true;
-  }
-  return false;
+  const receiving = filtersReceiving(type);
+  return filters.some((f) => receiving.includes(f));
 }
 
 /** Whether an endpoint's stream/domain filter (empty = all) admits an event's stream. */
