@@ -1,6 +1,15 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS and ESM builds without an exports map: Node (and so
+    // graphql-yoga) loads the CJS one, Vite would pick the ESM one for our
+    // sources, and two GraphQLError classes would make yoga mask our errors.
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,

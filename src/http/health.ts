@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Deps } from "../deps.ts";
+import { renderMetrics } from "../metrics.ts";
 
 /** What /readyz reports on; false while shutting down so load balancers stop sending. */
 export type Probe = { ready(): boolean; redisPing(): Promise<unknown> };
@@ -14,6 +15,15 @@ function json(res: ServerResponse, status: number, body: unknown) {
 export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
   return {
     "/healthz": (_req, res) => json(res, 200, { status: "ok" }),
+    "/metrics": (_req, res) => {
+      void deps.queues.delivery.getJobCounts("waiting", "active", "delayed", "prioritized").then(
+        (counts) => {
+          res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+          res.end(renderMetrics({ hookpost_delivery_queue_jobs: counts }));
+        },
+        (err: Error) => json(res, 503, { status: "unavailable", error: err.message }),
+      );
+    },
     "/readyz": (_req, res) => {
       void checkReady(deps, probe).then((checks) => {
         const ok = Object.values(checks).every((v) => v === "ok");
