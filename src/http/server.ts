@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { execute, subscribe } from "graphql";
+import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type YogaInitialContext } from "graphql-yoga";
@@ -13,11 +14,18 @@ import { type Probe, healthRoutes } from "./health.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
-function authorizationOf(ctx: YogaInitialContext & ServerContext): string | null {
-  const fromParams = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-  if (typeof fromParams === "string") return fromParams;
-  return ctx.request.headers.get("authorization");
+/** graphql-ws clients send their credential as `connectionParams.authorization`. */
+function authorizationParam(params: Record<string, unknown> | undefined): string | null {
+  const value = params?.authorization ?? params?.Authorization;
+  return typeof value === "string" && value !== "" ? value : null;
 }
+
+function authorizationOf(ctx: YogaInitialContext & ServerContext): string | null {
+  return authorizationParam(ctx.connectionParams) ?? ctx.request.headers.get("authorization");
+}
+
+/** SSE responses stay open until the client leaves; shutdown has to end them. */
+const wantsEventStream = (req: IncomingMessage) => req.headers.accept?.includes("text/event-stream") ?? false;
 
 /**
  * The api process: graphql-yoga on /graphql (queries, mutations, GraphiQL,
@@ -37,22 +45,34 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     context: async (ctx) => ({ viewer: await authenticate(authorizationOf(ctx)), deps }),
   });
   const routes = healthRoutes(deps, probe);
+  const eventStreams = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     const route = routes[(req.url ?? "").split("?")[0] ?? ""];
     if (route) {
       route(req, res);
       return;
     }
+    if (wantsEventStream(req)) {
+      eventStreams.add(res);
+      res.once("close", () => eventStreams.delete(res));
+    }
     void yoga(req, res);
   });
   const wss = new WebSocketServer({ server, path: "/graphql" });
   const ws = useServer<Record<string, unknown>>(
     {
+      /**
+       * No credential: closed with 4401 Unauthorized, which graphql-ws clients
+       * do not retry. A bad, revoked or expired one: false, which graphql-ws
+       * closes with 4403 Forbidden (clients may retry with fresh connectionParams).
+       */
       onConnect: async (ctx) => {
-        const authorization = ctx.connectionParams?.authorization;
-        const viewer = await authenticate(typeof authorization === "string" ? authorization : null);
-        // false → graphql-ws closes with 4403 Forbidden.
-        return viewer !== null;
+        const authorization = authorizationParam(ctx.connectionParams);
+        if (!authorization) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
+          return false;
+        }
+        return (await authenticate(authorization)) !== null;
       },
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
@@ -97,15 +117,19 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       });
       return (server.address() as AddressInfo).port;
     },
-    /** Stops accepting, closes live sockets (1001 Going Away), and waits for in-flight requests. */
+    /**
+     * Stops accepting, closes live sockets (1001 Going Away) and SSE streams,
+     * and waits for in-flight requests. Subscriptions are cut, not completed,
+     * so clients resubscribe to another api process.
+     */
     async stop(): Promise<void> {
       stopping = true;
       await ws.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      for (const res of eventStreams) res.destroy();
+      await closed;
     },
   };
 }

@@ -1,34 +1,93 @@
-import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
-import { createPubSub, type PubSub } from "graphql-yoga";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
-import type { LiveTopics } from "./topics.ts";
+import { createFeed, type LiveFeed } from "./feed.ts";
+import { type LivePayload, type LiveTopic, liveChannel, wireFormat } from "./topics.ts";
 
-export type LivePubSub = PubSub<LiveTopics>;
+/** Unread messages one subscriber may have before it is dropped (see feed.ts). */
+export const LIVE_BACKLOG_LIMIT = 1_000;
+
+export type LivePubSub = {
+  /** Fire and forget: never waits, never throws. The database is the record; the live feed is best effort. */
+  publish<T extends LiveTopic>(topic: T, key: string, payload: LivePayload<T>): void;
+  /**
+   * One subscriber's feed of a channel: the messages `where` keeps (all by
+   * default). return() it to unsubscribe.
+   */
+  subscribe<T extends LiveTopic>(
+    topic: T,
+    key: string,
+    where?: (payload: LivePayload<T>) => boolean,
+  ): LiveFeed<LivePayload<T>>;
+};
+
+type Channel = { subscribers: Set<(message: unknown) => void>; ready: Promise<void> };
 
 /**
  * Pub/sub over Redis so every api process hears what every worker publishes.
- * Two connections: a subscribed ioredis client cannot publish.
+ * Two connections: a subscribed ioredis client cannot publish. Each process
+ * subscribes once per channel in use and parses each message once, whatever
+ * the number of local subscribers; each subscriber reads from its own bounded
+ * feed, so a slow one cannot hold up the others.
  */
 export function createLivePubSub(
   config: Pick<Config, "redis">,
-  publish: Redis,
-  subscribe: Redis,
+  publisher: Redis,
+  subscriber: Redis,
+  opts: { backlogLimit: number } = { backlogLimit: LIVE_BACKLOG_LIMIT },
 ): LivePubSub {
-  const eventTarget = createRedisEventTarget({ publishClient: publish, subscribeClient: subscribe });
-  const pubsub = createPubSub<LiveTopics>({ eventTarget });
-  const prefix = `${config.redis.prefix}:live:`;
-  // Channel names carry the Redis prefix so two deployments (or two test runs) sharing a Redis never cross.
+  const channels = new Map<string, Channel>();
+
+  subscriber.on("message", (name: string, text: string) => {
+    const channel = channels.get(name);
+    if (!channel) return;
+    const message: unknown = JSON.parse(text);
+    for (const deliver of channel.subscribers) deliver(message);
+  });
+
+  function join(name: string): Channel {
+    let channel = channels.get(name);
+    if (!channel) {
+      // Resolves either way: a refused SUBSCRIBE only happens while the connection is being closed.
+      const ready = subscriber.subscribe(name).then(
+        () => undefined,
+        () => undefined,
+      );
+      channel = { subscribers: new Set(), ready };
+      channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  function leave(name: string, channel: Channel, deliver: (message: unknown) => void): void {
+    channel.subscribers.delete(deliver);
+    if (channel.subscribers.size > 0) return;
+    channels.delete(name);
+    subscriber.unsubscribe(name).catch(() => {
+      // The connection is closing; the subscription goes with it.
+    });
+  }
+
   return {
-    publish: ((topic: string, ...args: unknown[]) =>
-      (pubsub.publish as (t: string, ...a: unknown[]) => void)(
-        prefix + topic,
-        ...args,
-      )) as LivePubSub["publish"],
-    subscribe: ((topic: string, ...args: unknown[]) =>
-      (pubsub.subscribe as (t: string, ...a: unknown[]) => unknown)(
-        prefix + topic,
-        ...args,
-      )) as LivePubSub["subscribe"],
+    publish(topic, key, payload) {
+      const text = JSON.stringify(wireFormat[topic](payload));
+      publisher.publish(liveChannel(config.redis.prefix, topic, key), text).catch(() => {
+        // Redis is unreachable: this live message is lost, the delivery it reports is not.
+      });
+    },
+    subscribe<T extends LiveTopic>(topic: T, key: string, where?: (payload: LivePayload<T>) => boolean) {
+      const name = liveChannel(config.redis.prefix, topic, key);
+      const channel = join(name);
+      const { feed, push } = createFeed<LivePayload<T>>({
+        limit: opts.backlogLimit,
+        ready: channel.ready,
+        onClose: () => leave(name, channel, deliver),
+      });
+      const deliver = (message: unknown) => {
+        const payload = message as LivePayload<T>;
+        if (!where || where(payload)) push(payload);
+      };
+      channel.subscribers.add(deliver);
+      return feed;
+    },
   };
 }

@@ -5,10 +5,20 @@ import type { Delivery, DeliveryAttempt, Endpoint, Event, Replay } from "../db/g
  * a second query. Dates cross Redis as ISO strings; the DateTime scalar
  * serializes either form.
  */
+export type EndpointView = Omit<Endpoint, "secret" | "previousSecret">;
 export type DeliveryAttemptView = DeliveryAttempt & {
   event: Event;
-  endpoint: Endpoint;
+  endpoint: EndpointView;
   delivery: Delivery;
 };
-export type EndpointView = Endpoint;
 export type ReplayView = Replay;
+
+/**
+ * Signing secrets stay in the database: live messages cross Redis, where any
+ * subscriber of the channel (or MONITOR) reads them. Publishers may hand over
+ * a full Endpoint row; this is what is sent of it.
+ */
+export function endpointView(endpoint: EndpointView & Partial<Pick<Endpoint, "secret" | "previousSecret">>): EndpointView {
+  const { secret: _secret, previousSecret: _previousSecret, ...view } = endpoint;
+  return view;
+}

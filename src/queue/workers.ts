@@ -3,6 +3,7 @@ import type { Deps } from "../deps.ts";
 import { createRedis } from "../redis.ts";
 import { deliverAttempt } from "../services/dispatch.ts";
 import { bullPrefix, type JobPayloads, type QueueName } from "./queues.ts";
+import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 
 type Processors = { [Q in QueueName]?: Processor<JobPayloads[Q]> };
@@ -28,7 +29,12 @@ export function deliveryProcessor(deps: Deps): Processor<JobPayloads["delivery"]
  * then closes the Redis connections.
  */
 export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Promise<void> } {
-  const processors: Processors = { delivery: deliveryProcessor(deps), ...extra };
+  const processors: Processors = {
+    delivery: deliveryProcessor(deps),
+    replay: replayProcessor(deps),
+    maintenance: maintenanceProcessor(deps),
+    ...extra,
+  };
   const connections = [createRedis(deps.config, "worker")];
   const workers: Worker[] = [];
   for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {
@@ -49,7 +55,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
   }
   const sweeperRedis = createRedis(deps.config, "worker");
   connections.push(sweeperRedis);
-  const sweeper = startSweeper(deps, sweeperRedis);
+  const sweeper = startSweeper(deps, sweeperRedis, () => restoreBackgroundJobs(deps));
   return {
     async close() {
       await sweeper.stop();

@@ -2,6 +2,7 @@ import "./scalars.ts";
 import "./endpoint.ts";
 import "./event.ts";
 import "./delivery.ts";
+import "./replay.ts";
 import "./eventType.ts";
 import "./live.ts";
 import { builder } from "./builder.ts";

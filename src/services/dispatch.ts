@@ -1,3 +1,5 @@
+import { type Batcher, createBatcher } from "../db/batcher.ts";
+import type { Db } from "../db/client.ts";
 import type { Delivery, DeliveryAttempt, Endpoint, Event, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
@@ -6,6 +8,12 @@ import { buildSignedHeaders } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
 import { USER_AGENT } from "../version.ts";
+import {
+  type AttemptWrite,
+  createAttemptWriter,
+  createFailureCounter,
+  type EndpointHealth,
+} from "./attemptWriter.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
 import { publishEndpointChange, recordOperationalEvent } from "./operational.ts";
@@ -26,9 +34,50 @@ export type DispatchResult =
       result: SendResult;
     };
 
-type LoadedDelivery = Delivery & { event: Event; endpoint: Endpoint };
+const LOAD = {
+  event: true,
+  endpoint: true,
+  replay: { select: { status: true, endpointId: true } },
+} satisfies Prisma.DeliveryInclude;
+
+type LoadedDelivery = Prisma.DeliveryGetPayload<{ include: typeof LOAD }>;
 
 const ACTIVE = new Set(["PENDING", "RETRYING"]);
+
+/**
+ * The worker runs many attempts at once; their reads and writes are batched
+ * (see src/db/batcher.ts): one query loads every delivery asked for in the
+ * same tick, one statement records a few milliseconds' worth of attempts.
+ */
+type Batches = {
+  load: Batcher<string, LoadedDelivery | null>;
+  record: Batcher<AttemptWrite, Delivery | null>;
+  countFailure: Batcher<string, EndpointHealth | null>;
+};
+
+/** One set per database client: a process has one, a test file may start several Hookposts. */
+const batchesByClient = new WeakMap<Db, Batches>();
+
+function batchesOf(prisma: Db): Batches {
+  let batches = batchesByClient.get(prisma);
+  if (!batches) {
+    batches = {
+      load: createBatcher({
+        maxBatch: 500,
+        maxDelayMs: 0,
+        async runBatch(ids) {
+          const rows = await prisma.delivery.findMany({ where: { id: { in: [...new Set(ids)] } }, include: LOAD });
+          const byId = new Map(rows.map((row) => [row.id, row]));
+          return ids.map((id) => byId.get(id) ?? null);
+        },
+      }),
+      record: createAttemptWriter(prisma),
+      countFailure: createFailureCounter(prisma),
+    };
+    batchesByClient.set(prisma, batches);
+  }
+  return batches;
+}
 
 /**
  * Makes one attempt of a delivery. Scheduled work (`trigger` omitted) only runs
@@ -40,14 +89,20 @@ export async function deliverAttempt(
   deliveryId: string,
   opts: { trigger?: "MANUAL" | "TEST"; signal?: AbortSignal } = {},
 ): Promise<DispatchResult> {
-  const delivery = await deps.prisma.delivery.findUnique({
-    where: { id: deliveryId },
-    include: { event: true, endpoint: true },
-  });
+  const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
   if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
   if (!opts.trigger) {
     if (!ACTIVE.has(delivery.status)) return { kind: "skipped", reason: `delivery is ${delivery.status}` };
-    if (!delivery.endpoint.enabled) {
+    // An attempt in flight when its replay was cancelled can leave it RETRYING; its retry stops here.
+    if (delivery.replay?.status === "CANCELLED") {
+      await deps.prisma.delivery.update({
+        where: { id: delivery.id },
+        data: { status: "CANCELLED", nextAttemptAt: null },
+      });
+      return { kind: "skipped", reason: "its replay was cancelled" };
+    }
+    // A replay that names a disabled endpoint sends to it anyway: the operator asked for that one.
+    if (!delivery.endpoint.enabled && delivery.replay?.endpointId !== delivery.endpointId) {
       await deps.prisma.delivery.update({
         where: { id: delivery.id },
         data: { status: "FAILED", nextAttemptAt: null, lastError: "endpoint is disabled" },
@@ -80,7 +135,7 @@ async function recordAttempt(
   body: string,
   result: SendResult,
 ): Promise<DispatchResult> {
-  const { config, prisma } = deps;
+  const { config } = deps;
   const now = new Date();
   const next = decideNextState({
     policy: {
@@ -97,7 +152,7 @@ async function recordAttempt(
     outcome: result.outcome,
     now,
   });
-  const attemptData: Prisma.DeliveryAttemptUncheckedCreateInput = {
+  const attempt: DeliveryAttempt = {
     id: newId("attempt", now.getTime()),
     workspaceId: delivery.workspaceId,
     deliveryId: delivery.id,
@@ -109,7 +164,7 @@ async function recordAttempt(
     requestHeaders: headers,
     requestBody: body,
     responseStatus: result.status,
-    responseHeaders: result.headers ?? undefined,
+    responseHeaders: result.headers,
     responseBody: result.body,
     error: result.error,
     durationMs: Math.round(result.durationMs),
@@ -117,24 +172,21 @@ async function recordAttempt(
     startedAt,
     createdAt: now,
   };
-  const [attempt, updated] = await prisma.$transaction([
-    prisma.deliveryAttempt.create({ data: attemptData }),
-    prisma.delivery.update({
-      where: { id: delivery.id },
-      data: {
-        status: next.status,
-        retryStep: next.retryStep,
-        nextAttemptAt: next.nextAttemptAt,
-        // Whatever ran this attempt, the next scheduled one is a retry.
-        trigger: next.status === "RETRYING" ? "RETRY" : delivery.trigger,
-        attempts: { increment: 1 },
-        lastAttemptAt: now,
-        lastResponseStatus: result.status,
-        lastError: result.error,
-        ...(result.ok ? { succeededAt: now } : {}),
-      },
-    }),
-  ]);
+  // Resolves once the attempt row and the delivery's new state are committed.
+  const updated = await batchesOf(deps.prisma).record.run({
+    attempt,
+    change: {
+      status: next.status,
+      retryStep: next.retryStep,
+      nextAttemptAt: next.nextAttemptAt,
+      // Whatever ran this attempt, the next scheduled one is a retry.
+      trigger: next.status === "RETRYING" ? "RETRY" : delivery.trigger,
+      lastResponseStatus: result.status,
+      lastError: result.error,
+      succeededAt: result.ok ? now : null,
+    },
+  });
+  if (!updated) throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
   deps.pubsub.publish("delivery-attempt", delivery.workspaceId, {
     ...attempt,
     event: delivery.event,
@@ -160,11 +212,8 @@ async function trackEndpointHealth(deps: Deps, delivery: LoadedDelivery, result:
     }
     return;
   }
-  const counted = await prisma.endpoint.update({
-    where: { id: endpointId },
-    data: { consecutiveFailures: { increment: 1 } },
-    select: { consecutiveFailures: true, enabled: true },
-  });
+  const counted = await batchesOf(prisma).countFailure.run(endpointId);
+  if (!counted) return;
   const threshold = deps.config.delivery.endpointFailureThreshold;
   const reason = gone
     ? "the endpoint answered 410 Gone"
@@ -187,8 +236,8 @@ async function announceDeliveryOutcome(deps: Deps, before: LoadedDelivery, after
     endpointId: after.endpointId,
     eventType: after.eventType,
   };
-  // Notices about notices would loop, and test sends are not the endpoint's real traffic.
-  if (OPERATIONAL_EVENT_TYPES.has(before.event.type) || before.event.type === "webhook.test") return;
+  // Notices about notices would loop, and test sends (of any sample type) are not the endpoint's real traffic.
+  if (OPERATIONAL_EVENT_TYPES.has(before.event.type) || before.event.isTest) return;
   if (after.status === "FAILED" && before.status !== "FAILED") {
     await recordOperationalEvent(deps, after.workspaceId, "delivery.exhausted", {
       ...data,

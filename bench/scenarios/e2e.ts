@@ -1,0 +1,107 @@
+import { epochMs } from "../clock.ts";
+import { cpuPer, measureCpu } from "../cpu.ts";
+import type { Row } from "../report.ts";
+import { benchEvent, publishOpenLoop, quantile } from "../workload.ts";
+import type { BenchContext } from "./context.ts";
+import { latenciesMs, publishAndAwait, until } from "./measure.ts";
+
+/**
+ * Throughput end to end: events published through the GraphQL api, each
+ * delivered to one endpoint, every attempt persisted. Counts only once the
+ * database holds every attempt and every delivery is SUCCEEDED.
+ */
+export async function e2e(ctx: BenchContext, ceilingPerS: number): Promise<Row> {
+  const total = ctx.events;
+  const warmup = Math.min(1_000, Math.ceil(total / 10));
+  const { id: workspaceId, api } = await ctx.stack.newWorkspace("e2e");
+  const { prisma } = ctx.stack.db;
+  try {
+    await api.createEndpoint({ url: `${ctx.receiver.healthyBase}/ok/e2e`, eventTypes: ["*"] });
+    ctx.progress(`e2e: warming up with ${warmup} events`);
+    await publishAndAwait(
+      ctx,
+      api,
+      Array.from({ length: warmup }, () => benchEvent()),
+      { label: "e2e", expected: warmup },
+    );
+    ctx.progress(`e2e: publishing ${total} events`);
+    const cpuUsed = await measureCpu(ctx.cpu);
+    const run = await publishAndAwait(
+      ctx,
+      api,
+      Array.from({ length: total }, () => benchEvent()),
+      {
+        label: "e2e",
+        expected: total,
+      },
+    );
+    const delivered = epochMs();
+    await until(
+      async () => (await prisma.deliveryAttempt.count({ where: { workspaceId } })) >= warmup + total,
+      "every e2e attempt to be persisted",
+    );
+    const persistLagMs = epochMs() - delivered;
+    const cpu = cpuPer(await cpuUsed(), total);
+    const succeeded = await prisma.delivery.count({ where: { workspaceId, status: "SUCCEEDED" } });
+    const received = await ctx.receiver.count("e2e");
+    const perSecond = total / run.seconds;
+    return {
+      scenario: "e2e",
+      count: total,
+      seconds: run.seconds,
+      perSecond,
+      ofCeiling: perSecond / ceilingPerS,
+      detail: {
+        publishS: run.publishSeconds,
+        persistLagMs,
+        notSucceeded: warmup + total - succeeded,
+        duplicates: received - warmup - total,
+        ...cpu,
+      },
+    };
+  } finally {
+    await api.close();
+  }
+}
+
+/**
+ * Publish→receipt latency under open-loop load at `ratePerS` (half the
+ * measured maximum): events go out every TICK_MS whatever happened before,
+ * and each is timed from its scheduled send time.
+ */
+const TICK_MS = 10;
+
+export async function latencyAt(
+  ctx: BenchContext,
+  ratePerS: number,
+  seconds: number,
+  scenario: string,
+): Promise<Row> {
+  const { api } = await ctx.stack.newWorkspace(scenario);
+  try {
+    await api.createEndpoint({ url: `${ctx.receiver.healthyBase}/ok/${scenario}`, eventTypes: ["*"] });
+    ctx.progress(`${scenario}: ${Math.round(ratePerS)} events/s open-loop for ${seconds} s`);
+    const scheduledAt = await publishOpenLoop(api, {
+      ratePerS,
+      seconds,
+      tickMs: TICK_MS,
+      event: () => benchEvent(),
+    });
+    await ctx.receiver.waitForCount(scenario, scheduledAt.size, {
+      progress: (received) => ctx.progress(`${scenario}: ${received}/${scheduledAt.size} delivered`),
+    });
+    const latencies = latenciesMs(scheduledAt, await ctx.receiver.receipts(scenario));
+    await ctx.receiver.forget(scenario);
+    return {
+      scenario,
+      count: scheduledAt.size,
+      seconds,
+      perSecond: scheduledAt.size / seconds,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      detail: { maxMs: quantile(latencies, 1), tickMs: TICK_MS },
+    };
+  } finally {
+    await api.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { epochMs } from "../clock.ts";
+import type { Row } from "../report.ts";
+import { benchEvent, quantile } from "../workload.ts";
+import type { BenchContext } from "./context.ts";
+
+const ENDPOINTS = 100;
+/** Events in the one publishEvents call that measures enqueueing at volume. */
+const BULK_EVENTS = 10;
+
+/**
+ * One event to 100 endpoints, again and again: how long publishEvent takes to
+ * store and enqueue all 100 deliveries (the mutation's latency; it returns
+ * once they are in Redis), and how soon all 100 are delivered. Each repetition
+ * starts on a quiet system, after the previous one was delivered.
+ */
+export async function fanout(ctx: BenchContext): Promise<Row> {
+  const reps = ctx.quick ? 5 : 40;
+  const { api } = await ctx.stack.newWorkspace("fanout");
+  try {
+    ctx.progress(`fanout: creating ${ENDPOINTS} endpoints`);
+    for (let i = 0; i < ENDPOINTS; i++) {
+      await api.createEndpoint({ url: `${ctx.receiver.healthyBase}/ok/fanout/${i}`, eventTypes: ["*"] });
+    }
+    let expected = 0;
+    const publishOne = async () => {
+      const start = epochMs();
+      const id = await api.publishEvent(benchEvent());
+      const enqueueMs = epochMs() - start;
+      expected += ENDPOINTS;
+      await ctx.receiver.waitForCount("fanout", expected);
+      return { id, start, enqueueMs };
+    };
+    await publishOne(); // warm-up
+    ctx.progress(`fanout: ${reps} events × ${ENDPOINTS} endpoints`);
+    const runs = [];
+    for (let i = 0; i < reps; i++) runs.push(await publishOne());
+
+    const { ids, at } = await ctx.receiver.receipts("fanout");
+    const lastReceipt = new Map<string, number>();
+    ids.forEach((id, i) => {
+      lastReceipt.set(id, Math.max(lastReceipt.get(id) ?? 0, at[i]!));
+    });
+    const deliverMs = runs.map((r) => lastReceipt.get(r.id)! - r.start);
+    const enqueueMs = quantile(
+      runs.map((r) => r.enqueueMs),
+      0.5,
+    );
+
+    ctx.progress(`fanout: ${BULK_EVENTS} events × ${ENDPOINTS} endpoints in one call`);
+    const bulkStart = epochMs();
+    await api.publishEvents(Array.from({ length: BULK_EVENTS }, () => benchEvent()));
+    const bulkMs = epochMs() - bulkStart;
+    expected += BULK_EVENTS * ENDPOINTS;
+    await ctx.receiver.waitForCount("fanout", expected);
+    await ctx.receiver.forget("fanout");
+
+    const medianDeliverMs = quantile(deliverMs, 0.5);
+    return {
+      scenario: "fanout",
+      count: reps * ENDPOINTS,
+      seconds: deliverMs.reduce((a, b) => a + b, 0) / 1_000,
+      perSecond: (ENDPOINTS * 1_000) / medianDeliverMs,
+      detail: {
+        enqueueMsP50: enqueueMs,
+        enqueueJobsPerS: (ENDPOINTS * 1_000) / enqueueMs,
+        deliverAllMs: medianDeliverMs,
+        bulkJobs: BULK_EVENTS * ENDPOINTS,
+        bulkEnqueueJobsPerS: (BULK_EVENTS * ENDPOINTS * 1_000) / bulkMs,
+      },
+    };
+  } finally {
+    await api.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { epochMs, sleep } from "../clock.ts";
+import type { BenchApi, EventInput } from "../graphql.ts";
+import type { Receipts } from "../receiverProcess.ts";
+import { publishInBatches } from "../workload.ts";
+import type { BenchContext } from "./context.ts";
+
+/** publishEvents batches: big enough to keep the api cheap per event, small enough to stream. */
+const BATCH_SIZE = 250;
+const PARALLEL_PUBLISHERS = 4;
+
+/**
+ * Publishes `inputs` and waits until the receiver has had `expected` more
+ * requests for `label`. Time runs from the first publish to the last receipt.
+ */
+export async function publishAndAwait(
+  ctx: BenchContext,
+  api: BenchApi,
+  inputs: EventInput[],
+  opts: { label: string; expected: number },
+): Promise<{ seconds: number; publishSeconds: number }> {
+  const { label, expected } = opts;
+  const before = await ctx.receiver.count(label);
+  const start = epochMs();
+  let publishedAt = start;
+  await Promise.all([
+    publishInBatches(api, inputs, { batchSize: BATCH_SIZE, parallel: PARALLEL_PUBLISHERS }).then(() => {
+      publishedAt = epochMs();
+    }),
+    ctx.receiver.waitForCount(label, before + expected, {
+      progress: (received) => ctx.progress(`${label}: ${received - before}/${expected} delivered`),
+    }),
+  ]);
+  const { at } = await ctx.receiver.receipts(label);
+  const lastAt = at.slice(before).reduce((a, b) => Math.max(a, b), start);
+  return { seconds: (lastAt - start) / 1_000, publishSeconds: (publishedAt - start) / 1_000 };
+}
+
+/** Send-to-receipt milliseconds of each scheduled event, from its first receipt. */
+export function latenciesMs(scheduledAt: ReadonlyMap<string, number>, receipts: Receipts): number[] {
+  const firstReceipt = new Map<string, number>();
+  receipts.ids.forEach((id, i) => {
+    if (!firstReceipt.has(id)) firstReceipt.set(id, receipts.at[i]!);
+  });
+  const latencies: number[] = [];
+  for (const [id, at] of scheduledAt) {
+    const received = firstReceipt.get(id);
+    if (received !== undefined) latencies.push(received - at);
+  }
+  return latencies;
+}
+
+/** Polls `check` every 20 ms until it is true; throws after `timeoutMs`. */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}

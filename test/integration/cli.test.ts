@@ -1,0 +1,72 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/logger.ts";
+import { startHookpost } from "../../src/main.ts";
+import { ListEndpointsDocument } from "../generated/graphql.ts";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { graphqlClient } from "../support/graphql.ts";
+import { startTestHookpost, type TestHookpost, testEnv } from "../support/hookpost.ts";
+
+const REPO = new URL("../..", import.meta.url).pathname;
+
+/** An API key as the CLI and the bootstrap print it. */
+const API_KEY = /\bhp_[A-Za-z0-9_-]{20,}/g;
+
+describe("first start on an empty database", () => {
+  let db: TestDatabase;
+  const stops: (() => Promise<void>)[] = [];
+  beforeEach(async () => {
+    // Not migrated: what a newcomer's fresh database looks like.
+    db = await createTestDatabase({ migrate: false });
+  });
+  afterEach(async () => {
+    await Promise.all(stops.splice(0).map((stop) => stop()));
+    vi.restoreAllMocks();
+    await db?.drop();
+  });
+
+  // Generous timeout: the child process compiles and loads the whole app on a busy machine.
+  it("`hookpost workspace create` prints a key that authenticates", { timeout: 120_000 }, async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "src/cli.ts", "workspace", "create", "acme"],
+      { cwd: REPO, env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: "silent" } },
+    );
+    const [apiKey, ...more] = stdout.match(API_KEY) ?? [];
+    expect(apiKey, stdout).toBeDefined();
+    expect(more).toEqual([]);
+    expect(await db.prisma.workspace.findMany({ select: { name: true } })).toEqual([{ name: "acme" }]);
+
+    const hp: TestHookpost = await startTestHookpost({ db });
+    stops.push(hp.stop);
+    expect(await hp.client(`Bearer ${apiKey}`).ok(ListEndpointsDocument, {})).toEqual({
+      endpoints: expect.objectContaining({ edges: [] }),
+    });
+  });
+
+  it("BOOTSTRAP_WORKSPACE creates exactly one workspace, also when two processes start together", async () => {
+    // Observes what the bootstrap prints (the key is shown nowhere else); output still goes through.
+    const printed = vi.spyOn(process.stdout, "write");
+    const config = loadConfig(testEnv({ DATABASE_URL: db.url, BOOTSTRAP_WORKSPACE: "true" }));
+    const [a, b] = await Promise.all([
+      startHookpost(config, createLogger(config), ["api"]),
+      startHookpost(config, createLogger(config), ["api"]),
+    ]);
+    stops.push(a.stop, b.stop);
+
+    expect(await db.prisma.workspace.count()).toBe(1);
+    const keys = printed.mock.calls.flatMap(([chunk]) => String(chunk).match(API_KEY) ?? []);
+    expect(keys).toHaveLength(1);
+    for (const port of [a.port, b.port]) {
+      const client = graphqlClient(`http://127.0.0.1:${port}/graphql`, `Bearer ${keys[0]}`);
+      expect((await client.ok(ListEndpointsDocument, {})).endpoints.edges).toEqual([]);
+    }
+
+    // A later start finds the workspace and creates none.
+    const again = await startHookpost(config, createLogger(config), ["api"]);
+    stops.push(again.stop);
+    expect(await db.prisma.workspace.count()).toBe(1);
+  });
+});

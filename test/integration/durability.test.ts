@@ -1,0 +1,156 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateEndpointDocument, PublishEventsDocument } from "../generated/graphql.ts";
+import { createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { listDeliveries } from "../support/deliveries.ts";
+import type { GraphqlClient } from "../support/graphql.ts";
+import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
+import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { waitFor } from "../support/wait.ts";
+
+const EVENTS = 20;
+
+/**
+ * What a Redis flush does to one Hookpost, without touching the other test
+ * files sharing this Redis: deletes every key of its prefix (BullMQ's
+ * `{prefix}…` and the pub/sub / sweeper `prefix:…`). Returns the deleted keys.
+ */
+async function deleteKeysOf(redis: Redis, prefix: string): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const pattern of [`{${prefix}}*`, `${prefix}:*`]) {
+    for await (const keys of redis.scanStream({ match: pattern, count: 1_000 }) as AsyncIterable<string[]>) {
+      if (keys.length === 0) continue;
+      await redis.del(...keys);
+      deleted.push(...keys);
+    }
+  }
+  return deleted;
+}
+
+async function publishBatch(client: GraphqlClient): Promise<string[]> {
+  const { publishEvents } = await client.ok(PublishEventsDocument, {
+    inputs: Array.from({ length: EVENTS }, (_, n) => ({ type: "email.delivered", data: { n } })),
+  });
+  return publishEvents.map((e) => e.id);
+}
+
+async function endpointFor(client: GraphqlClient, receiver: Receiver): Promise<string> {
+  const { createEndpoint } = await client.ok(CreateEndpointDocument, {
+    input: { url: receiver.url, eventTypes: ["email.*"] },
+  });
+  return createEndpoint.endpoint.id;
+}
+
+/** Waits until every delivery of the endpoint has SUCCEEDED, and each event reached the receiver with a 2xx. */
+async function expectAllDelivered(
+  client: GraphqlClient,
+  endpointId: string,
+  eventIds: string[],
+  answeredOk: () => Set<string>,
+) {
+  await waitFor(async () => {
+    const rows = await listDeliveries(client, { endpointId });
+    return rows.length === eventIds.length && rows.every((d) => d.status === "SUCCEEDED");
+  }, "every delivery to succeed");
+  const received = answeredOk();
+  expect(eventIds.filter((id) => !received.has(id))).toEqual([]);
+}
+
+describe("durability", () => {
+  let redis: Redis;
+  const receivers: Receiver[] = [];
+
+  /** A receiver that fails (or hangs) until fixed, and remembers which events it accepted after that. */
+  async function brokenReceiver(broken: "fail" | "hang") {
+    let fixed = false;
+    const acceptedIds = new Set<string>();
+    const receiver = await startReceiver((req) => {
+      if (!fixed) return broken === "hang" ? "hang" : { status: 503 };
+      acceptedIds.add(String(req.headers["webhook-id"]));
+      return { status: 200 };
+    });
+    receivers.push(receiver);
+    return {
+      receiver,
+      fix: () => {
+        fixed = true;
+      },
+      accepted: () => acceptedIds,
+    };
+  }
+
+  beforeAll(() => {
+    redis = new Redis(process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379");
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await redis?.quit();
+  });
+
+  describe("when Redis loses every queued delivery", () => {
+    let hp: TestHookpost;
+    beforeAll(async () => {
+      // Long retry steps keep every delivery's job in Redis (delayed) until the keys are deleted.
+      hp = await startTestHookpost({
+        env: { RETRY_SCHEDULE: Array(10).fill("3s").join(","), ENDPOINT_FAILURE_THRESHOLD: "0" },
+      });
+    });
+    afterAll(async () => {
+      await hp?.stop();
+    });
+
+    it("the sweeper re-enqueues them from the database and none is lost", async () => {
+      const client = hp.workspace.client;
+      const { receiver, fix, accepted } = await brokenReceiver("fail");
+      const endpointId = await endpointFor(client, receiver);
+      const eventIds = await publishBatch(client);
+      const pending = await waitFor(async () => {
+        const rows = await listDeliveries(client, { endpointId });
+        return rows.length === EVENTS && rows.every((d) => d.status === "RETRYING") ? rows : null;
+      }, "every delivery to have failed once");
+
+      const deleted = await deleteKeysOf(redis, hp.config.redis.prefix);
+      // Each delivery's job (job id = delivery id) was in Redis and is gone now.
+      const deletedJobs = new Set(deleted.map((key) => key.split(":").at(-1)));
+      expect(pending.filter((d) => !deletedJobs.has(d.id))).toEqual([]);
+      fix();
+
+      await expectAllDelivered(client, endpointId, eventIds, accepted);
+    });
+  });
+
+  describe("when a worker stops with requests in flight", () => {
+    let db: TestDatabase;
+    let first: TestHookpost | undefined;
+    let second: TestHookpost | undefined;
+    beforeAll(async () => {
+      db = await createTestDatabase();
+    });
+    afterAll(async () => {
+      await first?.stop();
+      await second?.stop();
+      if (first) await deleteKeysOf(redis, first.config.redis.prefix);
+      await db?.drop();
+    });
+
+    it("a new instance on the same database delivers everything", async () => {
+      // Few concurrent attempts and a short timeout: some requests are held when the
+      // worker stops, others have not started yet.
+      first = await startTestHookpost({ db, env: { WORKER_CONCURRENCY: "4", DELIVERY_TIMEOUT_MS: "1000" } });
+      const { receiver, fix, accepted } = await brokenReceiver("hang");
+      const endpointId = await endpointFor(first.workspace.client, receiver);
+      const eventIds = await publishBatch(first.workspace.client);
+      await waitFor(() => receiver.requests.length > 0, "requests held by the slow receiver");
+      await first.stop();
+
+      // Nothing was delivered; the database says what is left to do.
+      expect(
+        await db.prisma.delivery.count({ where: { endpointId, status: { in: ["PENDING", "RETRYING"] } } }),
+      ).toBe(EVENTS);
+      fix();
+      second = await startTestHookpost({ db });
+      const client = second.client(`Bearer ${first.workspace.apiKey}`);
+      await expectAllDelivered(client, endpointId, eventIds, accepted);
+    });
+  });
+});

@@ -1,0 +1,90 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { sleep } from "./wait.ts";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const LOG_LIMIT_CHARS = 200_000;
+const START_TIMEOUT_MS = 60_000;
+
+export type HookpostProcess = {
+  role: "api" | "worker";
+  pid: number;
+  /** The api's /graphql URL (null for a worker). */
+  url: string | null;
+  /** Everything the process wrote (stdout and stderr), for printing when a test fails. */
+  logs(): string;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with how it ended. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
+
+/** A port nobody listens on right now (the api needs to be told its port: PORT=0 would not say which it got). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Runs `hookpost api` or `hookpost worker` as a real child process, as in
+ * production, and waits until it is up: an api answers /readyz, a worker
+ * says it runs. `env` is added to this process's environment (use testEnv()
+ * plus DATABASE_URL); logs are kept at info level in a buffer.
+ */
+export async function spawnHookpost(role: "api" | "worker", env: Record<string, string>): Promise<HookpostProcess> {
+  const port = role === "api" ? await freePort() : null;
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", role], {
+    cwd: REPO,
+    env: { ...process.env, ...env, LOG_LEVEL: "info", ...(port ? { PORT: String(port) } : {}) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-LOG_LIMIT_CHARS);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const proc: HookpostProcess = {
+    role,
+    pid: child.pid!,
+    url: port ? `http://127.0.0.1:${port}/graphql` : null,
+    logs: () => output,
+    stop: (graceMs = 10_000) => stopChild(child, exited, graceMs),
+  };
+  const isUp = async () => {
+    if (!port) return output.includes("Hookpost worker running");
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+    return res?.status === 200;
+  };
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (!(await isUp())) {
+      if (child.exitCode !== null) throw new Error(`hookpost ${role} exited with ${child.exitCode} while starting`);
+      if (Date.now() > deadline) throw new Error(`hookpost ${role} not up after ${START_TIMEOUT_MS} ms`);
+      await sleep(100);
+    }
+  } catch (err) {
+    await proc.stop(1_000);
+    throw new Error(`${(err as Error).message}\n--- ${role} output ---\n${output}`);
+  }
+  return proc;
+}
+
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  graceMs: number,
+) {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  return exited;
+}

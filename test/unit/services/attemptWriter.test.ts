@@ -1,0 +1,194 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveryAttempt } from "../../../src/db/generated/client.ts";
+import { newId } from "../../../src/ids.ts";
+import {
+  type AttemptWrite,
+  createAttemptWriter,
+  createFailureCounter,
+  distinctRounds,
+} from "../../../src/services/attemptWriter.ts";
+import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
+
+/** The batched writers against a real PostgreSQL: what they write must read back through Prisma unchanged. */
+describe("attemptWriter", () => {
+  let db: TestDatabase;
+  let workspaceId: string;
+  let endpointId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    workspaceId = newId("workspace");
+    endpointId = newId("endpoint");
+    await db.prisma.workspace.create({ data: { id: workspaceId, name: "w" } });
+    await db.prisma.endpoint.create({
+      data: { id: endpointId, workspaceId, url: "https://example.com/hook", eventTypes: ["*"], secret: "whsec_x" },
+    });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  async function newDelivery() {
+    const event = await db.prisma.event.create({
+      data: { id: newId("event"), workspaceId, type: "email.sent", payload: { a: 1 }, occurredAt: new Date() },
+    });
+    return db.prisma.delivery.create({
+      data: {
+        id: newId("delivery"),
+        workspaceId,
+        eventId: event.id,
+        endpointId,
+        eventType: event.type,
+        nextAttemptAt: new Date(),
+        lastError: "earlier error",
+        succeededAt: new Date("2025-01-01T10:00:00.123Z"),
+      },
+    });
+  }
+
+  function attemptOf(
+    delivery: { id: string; eventId: string },
+    ok: boolean,
+    at = new Date("2025-06-01T12:34:56.789Z"),
+  ): DeliveryAttempt {
+    return {
+      id: newId("attempt"),
+      workspaceId,
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      endpointId,
+      number: 1,
+      trigger: "SCHEDULED",
+      url: "https://example.com/hook",
+      requestHeaders: { "webhook-id": delivery.eventId, "content-type": "application/json" },
+      requestBody: '{"id":"x","data":{"é":"ü"}}',
+      responseStatus: ok ? 200 : null,
+      responseHeaders: ok ? { "content-type": "text/plain" } : null,
+      responseBody: ok ? "ok" : null,
+      error: ok ? null : "timed out after 2000 ms",
+      durationMs: 12,
+      succeeded: ok,
+      startedAt: new Date(at.getTime() - 12),
+      createdAt: at,
+    };
+  }
+
+  const success = (attempt: DeliveryAttempt): AttemptWrite => ({
+    attempt,
+    change: {
+      status: "SUCCEEDED",
+      retryStep: 0,
+      nextAttemptAt: null,
+      trigger: "SCHEDULED",
+      lastResponseStatus: 200,
+      lastError: null,
+      succeededAt: attempt.createdAt,
+    },
+  });
+  const retry = (attempt: DeliveryAttempt, nextAttemptAt: Date): AttemptWrite => ({
+    attempt,
+    change: {
+      status: "RETRYING",
+      retryStep: 1,
+      nextAttemptAt,
+      trigger: "RETRY",
+      lastResponseStatus: null,
+      lastError: attempt.error,
+      succeededAt: null,
+    },
+  });
+
+  it("writes a batch of attempts and delivery states that read back exactly", async () => {
+    const [a, b] = [await newDelivery(), await newDelivery()];
+    const writer = createAttemptWriter(db.prisma);
+    const okAttempt = attemptOf(a, true);
+    const failedAttempt = attemptOf(b, false);
+    const nextAt = new Date("2025-06-01T12:35:26.789Z");
+    const [updatedA, updatedB] = await Promise.all([
+      writer.run(success(okAttempt)),
+      writer.run(retry(failedAttempt, nextAt)),
+    ]);
+
+    const stored = await db.prisma.deliveryAttempt.findMany({ where: { id: { in: [okAttempt.id, failedAttempt.id] } } });
+    expect(stored.find((s) => s.id === okAttempt.id)).toEqual(okAttempt);
+    expect(stored.find((s) => s.id === failedAttempt.id)).toEqual(failedAttempt);
+
+    // What the writer returns is the row as Prisma reads it.
+    expect(updatedA).toEqual(await db.prisma.delivery.findUnique({ where: { id: a.id } }));
+    expect(updatedB).toEqual(await db.prisma.delivery.findUnique({ where: { id: b.id } }));
+    expect(updatedA).toMatchObject({
+      status: "SUCCEEDED",
+      attempts: 1,
+      lastAttemptAt: okAttempt.createdAt,
+      lastError: null,
+      lastResponseStatus: 200,
+      succeededAt: okAttempt.createdAt,
+      updatedAt: okAttempt.createdAt,
+    });
+    // A failed attempt keeps the delivery's earlier succeededAt.
+    expect(updatedB).toMatchObject({
+      status: "RETRYING",
+      trigger: "RETRY",
+      retryStep: 1,
+      attempts: 1,
+      nextAttemptAt: nextAt,
+      lastError: "timed out after 2000 ms",
+      lastResponseStatus: null,
+      succeededAt: b.succeededAt,
+    });
+  });
+
+  it("counts two attempts of one delivery in one batch twice", async () => {
+    const d = await newDelivery();
+    const writer = createAttemptWriter(db.prisma);
+    const first = attemptOf(d, false);
+    const second = attemptOf(d, true, new Date("2025-06-01T12:40:00.000Z"));
+    await Promise.all([writer.run(retry(first, new Date())), writer.run(success(second))]);
+    const after = await db.prisma.delivery.findUniqueOrThrow({ where: { id: d.id } });
+    expect(after.attempts).toBe(2);
+    expect(after.status).toBe("SUCCEEDED");
+    expect(await db.prisma.deliveryAttempt.count({ where: { deliveryId: d.id } })).toBe(2);
+  });
+
+  it("fails only the attempt whose delivery is gone; the rest of its batch is written", async () => {
+    const [kept, deleted] = [await newDelivery(), await newDelivery()];
+    await db.prisma.delivery.delete({ where: { id: deleted.id } });
+    const writer = createAttemptWriter(db.prisma);
+    const keptAttempt = attemptOf(kept, true);
+    const outcomes = await Promise.allSettled([
+      writer.run(success(keptAttempt)),
+      writer.run(success(attemptOf(deleted, true))),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+    expect(await db.prisma.deliveryAttempt.findUnique({ where: { id: keptAttempt.id } })).toEqual(keptAttempt);
+  });
+
+  it("adds up failures per endpoint in one batch and answers each caller with the total", async () => {
+    const counter = createFailureCounter(db.prisma);
+    await db.prisma.endpoint.update({ where: { id: endpointId }, data: { consecutiveFailures: 5 } });
+    const results = await Promise.all([
+      counter.run(endpointId),
+      counter.run(endpointId),
+      counter.run(endpointId),
+      counter.run("ep_missing"),
+    ]);
+    expect(results).toEqual([
+      { id: endpointId, consecutiveFailures: 8, enabled: true },
+      { id: endpointId, consecutiveFailures: 8, enabled: true },
+      { id: endpointId, consecutiveFailures: 8, enabled: true },
+      null,
+    ]);
+    const stored = await db.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } });
+    expect(stored.consecutiveFailures).toBe(8);
+  });
+});
+
+describe("distinctRounds", () => {
+  it("puts the n-th item of each key in round n, keeping order", () => {
+    expect(distinctRounds(["a1", "b1", "a2", "c1", "a3", "b2"], (s) => s[0]!)).toEqual([
+      ["a1", "b1", "c1"],
+      ["a2", "b2"],
+      ["a3"],
+    ]);
+  });
+});
