@@ -15,6 +15,7 @@ import { createTestDatabase } from "../test/support/db.ts";
 import { testEnv } from "../test/support/hookpost.ts";
 import { spawnHookpost } from "../test/support/processes.ts";
 import { sleep } from "./clock.ts";
+import { cpuPer, measureCpu } from "./cpu.ts";
 import { sampleRss } from "./rss.ts";
 import { benchEvent, quantile, round } from "./workload.ts";
 
@@ -43,7 +44,12 @@ export async function runLiveScenario(opts: {
   const db = await createTestDatabase();
   const env = testEnv({ NODE_ENV: "production", DATABASE_URL: db.url });
   const publisher = new Redis(env.REDIS_URL!);
-  const pubsub = createLivePubSub({ redis: { url: env.REDIS_URL!, prefix: env.REDIS_PREFIX! } }, publisher, publisher);
+  // This process only publishes, so the connection never enters subscriber mode and can serve as both.
+  const pubsub = createLivePubSub(
+    { redis: { url: env.REDIS_URL!, prefix: env.REDIS_PREFIX! } },
+    publisher,
+    publisher,
+  );
   const subscribers: Subscriber[] = [];
   const api = await spawnHookpost("api", env).catch(async (err) => {
     await db.drop();
@@ -81,7 +87,8 @@ export async function runLiveScenario(opts: {
             next: (result) => {
               const receivedAt = performance.now();
               subscriber.received++;
-              const id = (result.data as { deliveryAttempts?: { id: string } } | undefined)?.deliveryAttempts?.id;
+              const id = (result.data as { deliveryAttempts?: { id: string } } | undefined)?.deliveryAttempts
+                ?.id;
               const sent = id === undefined ? undefined : sentAt.get(id);
               if (sent !== undefined) latenciesMs.push(receivedAt - sent);
             },
@@ -94,20 +101,25 @@ export async function runLiveScenario(opts: {
       await Promise.all(batch);
     }
 
-    // Subscriptions are live once each has received something: warm up until they all have.
+    // Subscriptions are live once each has received something: one message per workspace
+    // until they all have, a second apart so that warming up leaves no backlog.
     opts.progress("live: warming up");
     const rssIdleMb = rss.summary().startMb;
     while (subscribers.some((s) => s.received === 0)) {
       workspaces.forEach((w, i) => {
         pubsub.publish("delivery-attempt", w.workspaceId, syntheticAttempt(w.workspaceId, i));
       });
-      await sleep(200);
+      await sleep(1_000);
     }
     const connectedSample = rss.samples.length;
 
     opts.progress(`live: ${RATE_PER_S} attempts/s for ${seconds} s`);
-    const receivedBefore = subscribers.reduce((n, s) => n + s.received, 0);
     const total = RATE_PER_S * seconds;
+    const cpuUsed = await measureCpu({
+      pids: { api: api.pid, bench: process.pid },
+      postgres: db.prisma,
+      redis: publisher,
+    });
     const start = performance.now();
     for (let sent = 0; sent < total; ) {
       const due = Math.min(total, Math.floor(((performance.now() - start) / 1_000) * RATE_PER_S));
@@ -121,9 +133,9 @@ export async function runLiveScenario(opts: {
     }
     const publishSeconds = (performance.now() - start) / 1_000;
     const expected = total * (SUBSCRIBERS / WORKSPACES);
-    const received = () => subscribers.reduce((n, s) => n + s.received, 0) - receivedBefore;
     const drainDeadline = Date.now() + 10_000;
-    while (received() < expected && Date.now() < drainDeadline) await sleep(50);
+    while (latenciesMs.length < expected && Date.now() < drainDeadline) await sleep(50);
+    const cpu = await cpuUsed();
     rss.stop();
     const load = rss.summary(connectedSample);
 
@@ -132,13 +144,16 @@ export async function runLiveScenario(opts: {
       workspaces: WORKSPACES,
       attemptsPerS: round(total / publishSeconds),
       messagesPerS: round(latenciesMs.length / publishSeconds),
-      missed: expected - received(),
+      missed: expected - latenciesMs.length,
       p50Ms: round(quantile(latenciesMs, 0.5), 1),
       p99Ms: round(quantile(latenciesMs, 0.99), 1),
       maxMs: round(Math.max(...latenciesMs), 1),
       apiRssIdleMb: round(rssIdleMb),
       apiRssConnectedMb: round(load.startMb),
       apiRssPeakMb: round(load.peakMb),
+      apiCpuPercent: round((cpu.api ?? 0) / 10 / publishSeconds, 1),
+      // Per message received: a machine's neighbours move latency, much less CPU per message.
+      ...cpuPer(cpu, latenciesMs.length),
     };
   } finally {
     await Promise.all(subscribers.map((s) => s.client.dispose()));

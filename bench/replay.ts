@@ -12,7 +12,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/logger.ts";
-import { startHookpost } from "../src/main.ts";
+import { openRuntime } from "../src/runtime.ts";
+import { startWorkers } from "../src/queue/workers.ts";
 import { requestReplay } from "../src/services/replays.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/db.ts";
 
@@ -85,8 +86,10 @@ async function main() {
     OUTBOUND_ALLOW: "127.0.0.0/8",
     BOOTSTRAP_WORKSPACE: "false",
   });
-  const hookpost = await startHookpost(config, createLogger(config), ["worker"]);
-  const { deps } = hookpost;
+  // What a worker process runs (src/main.ts would also load the api's modules).
+  const runtime = await openRuntime(config, createLogger(config));
+  const { deps } = runtime;
+  const workers = startWorkers(deps, process.env.NO_DELIVERY ? { delivery: async () => {} } : {});
   try {
     const until = new Date();
     let started = Date.now();
@@ -125,7 +128,8 @@ async function main() {
   } finally {
     const { delivery, replay, maintenance } = deps.queues;
     await Promise.all([delivery, replay, maintenance].map((q) => q.obliterate({ force: true })));
-    await hookpost.stop();
+    await workers.close();
+    await runtime.close();
     await db.drop();
     await receiver.close();
   }

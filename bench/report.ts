@@ -5,7 +5,7 @@ export type Row = {
   scenario: string;
   /** Requests or deliveries measured. */
   count: number;
-  seconds: number;
+  seconds?: number;
   perSecond?: number;
   /** perSecond ÷ the ceiling R measured in the same run. */
   ofCeiling?: number;
@@ -24,7 +24,7 @@ const num = (value: number | undefined, digits = 0) =>
 /** One row as a single progress-friendly line. */
 export function rowLine(row: Row): string {
   const parts = [
-    `${row.count} in ${num(row.seconds, 2)} s${row.perSecond === undefined ? "" : ` = ${num(row.perSecond)}/s`}`,
+    `${row.count}${row.seconds === undefined ? "" : ` in ${num(row.seconds, 2)} s`}${row.perSecond === undefined ? "" : ` = ${num(row.perSecond)}/s`}`,
     row.ofCeiling !== undefined ? `${pct(row.ofCeiling)} of R` : "",
     row.p50Ms !== undefined ? `p50 ${num(row.p50Ms, 1)} ms p99 ${num(row.p99Ms, 1)} ms` : "",
     detailText(row.detail),

@@ -86,7 +86,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     add(await fanout(ctx));
     add(await failingMix(ctx, e.perSecond!));
     add(await soak(ctx, halfRate, opts.soakSeconds));
-    for (const row of await liveScenario(opts)) add(row);
+    if (!opts.quick) for (const row of await liveScenario(opts)) add(row);
     workerRss.stop();
     const rss = workerRss.summary();
     add({
@@ -130,15 +130,29 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   return { rows, targets, file: opts.out };
 }
 
-/** bench/live.ts (the live-feed scenario) joins the run when it exists. */
+/**
+ * bench/live.ts (the live feed under many subscribers, on an api of its own)
+ * joins full runs when it exists; it takes too long for --quick.
+ */
 async function liveScenario(opts: BenchOptions): Promise<Row[]> {
   const file = new URL("./live.ts", import.meta.url);
   if (!existsSync(file)) return [];
   const live = (await import(file.href)) as {
-    runLiveScenario(o: { quick: boolean; progress: (msg: string) => void }): Promise<Row | Row[]>;
+    runLiveScenario(o: { quick: boolean; progress: (msg: string) => void }): Promise<Row["detail"]>;
   };
-  const result = await live.runLiveScenario({ quick: opts.quick, progress: opts.progress });
-  return Array.isArray(result) ? result : [result];
+  const figures = await live.runLiveScenario({ quick: opts.quick, progress: opts.progress });
+  const figure = (name: string) =>
+    typeof figures[name] === "number" ? (figures[name] as number) : undefined;
+  return [
+    {
+      scenario: "live",
+      count: figure("subscribers") ?? 0,
+      perSecond: figure("messagesPerS"),
+      p50Ms: figure("p50Ms"),
+      p99Ms: figure("p99Ms"),
+      detail: figures,
+    },
+  ];
 }
 
 function gitDescribe(): string | null {

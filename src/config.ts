@@ -78,8 +78,14 @@ const envSchema = z.object({
   RESPONSE_BODY_LIMIT_BYTES: intWith(4_096),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
-  /** Concurrent deliveries per worker process. */
-  WORKER_CONCURRENCY: intWith(50, 1),
+  /**
+   * Concurrent deliveries per worker process. An attempt in flight costs a
+   * socket and a few KB, and a hanging endpoint holds its attempts until the
+   * timeout, so this is generous.
+   */
+  WORKER_CONCURRENCY: intWith(500, 1),
+  /** BullMQ delivery workers per process (fetch loops), sharing WORKER_CONCURRENCY. */
+  DELIVERY_WORKERS: intWith(4, 1),
   /** Grace period of the previous secret after a rotation, when the caller gives none. */
   SECRET_ROTATION_GRACE_S: intWith(86_400),
 
@@ -121,6 +127,7 @@ export type Config = Readonly<{
     responseBodyLimitBytes: number;
     payloadLimitBytes: number;
     workerConcurrency: number;
+    workers: number;
     secretRotationGraceS: number;
     outboundAllow: readonly string[];
   };
@@ -159,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       responseBodyLimitBytes: e.RESPONSE_BODY_LIMIT_BYTES,
       payloadLimitBytes: e.PAYLOAD_LIMIT_BYTES,
       workerConcurrency: e.WORKER_CONCURRENCY,
+      workers: e.DELIVERY_WORKERS,
       secretRotationGraceS: e.SECRET_ROTATION_GRACE_S,
       outboundAllow: e.OUTBOUND_ALLOW.split(",")
         .map((s) => s.trim())

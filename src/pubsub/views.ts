@@ -18,7 +18,9 @@ export type ReplayView = Replay;
  * subscriber of the channel (or MONITOR) reads them. Publishers may hand over
  * a full Endpoint row; this is what is sent of it.
  */
-export function endpointView(endpoint: EndpointView & Partial<Pick<Endpoint, "secret" | "previousSecret">>): EndpointView {
+export function endpointView(
+  endpoint: EndpointView & Partial<Pick<Endpoint, "secret" | "previousSecret">>,
+): EndpointView {
   const { secret: _secret, previousSecret: _previousSecret, ...view } = endpoint;
   return view;
 }

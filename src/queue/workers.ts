@@ -37,21 +37,28 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
   };
   const connections = [createRedis(deps.config, "worker")];
   const workers: Worker[] = [];
+  const { workerConcurrency, workers: deliveryWorkers } = deps.config.delivery;
   for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {
     const isDelivery = name === "delivery";
-    const worker = new Worker(name, processor, {
-      connection: connections[0]!,
-      prefix: bullPrefix(deps.config),
-      concurrency: isDelivery ? deps.config.delivery.workerConcurrency : 1,
-      // Deliveries finish within the HTTP timeout; the lock only needs to outlast one attempt.
-      lockDuration: Math.max(30_000, deps.config.delivery.timeoutMs * 3),
-    });
-    worker.on("failed", (job, err) => {
-      if (err instanceof DelayedError) return;
-      deps.logger.error({ err, queue: name, jobId: job?.id }, "job failed");
-    });
-    worker.on("error", (err) => deps.logger.error({ err, queue: name }, "worker error"));
-    workers.push(worker);
+    // A BullMQ worker fetches its jobs one at a time; several fetch loops keep a busy process fed.
+    // They share WORKER_CONCURRENCY exactly.
+    const instances = isDelivery ? Math.min(deliveryWorkers, workerConcurrency) : 1;
+    for (let i = 0; i < instances; i++) {
+      const share = Math.floor(workerConcurrency / instances) + (i < workerConcurrency % instances ? 1 : 0);
+      const worker = new Worker(name, processor, {
+        connection: connections[0]!,
+        prefix: bullPrefix(deps.config),
+        concurrency: isDelivery ? share : 1,
+        // Deliveries finish within the HTTP timeout; the lock only needs to outlast one attempt.
+        lockDuration: Math.max(30_000, deps.config.delivery.timeoutMs * 3),
+      });
+      worker.on("failed", (job, err) => {
+        if (err instanceof DelayedError) return;
+        deps.logger.error({ err, queue: name, jobId: job?.id }, "job failed");
+      });
+      worker.on("error", (err) => deps.logger.error({ err, queue: name }, "worker error"));
+      workers.push(worker);
+    }
   }
   const sweeperRedis = createRedis(deps.config, "worker");
   connections.push(sweeperRedis);

@@ -53,7 +53,7 @@ builder.subscriptionFields((t) => ({
   deliveryAttempts: t.field({
     type: DeliveryAttemptRef,
     description:
-      "Every delivery attempt of the workspace as it is recorded, optionally only one endpoint's or some event types' (exact types, prefixes like \"email.*\", or \"*\").",
+      "Every delivery attempt of the workspace as it is recorded. endpointId narrows it to one endpoint, eventTypes to some event types (matched as endpoint filters are: exact types or prefixes like email.*).",
     args: { endpointId: t.arg.id(), eventTypes: t.arg.stringList() },
     subscribe: (_root, { endpointId, eventTypes }, ctx) =>
       ctx.deps.pubsub.subscribe(
@@ -80,23 +80,23 @@ builder.subscriptionFields((t) => ({
   }),
   replayProgress: t.field({
     type: ReplayRef,
-    description: "The replay as it is now, then every change of its counts or status; ends once it is finished.",
+    description:
+      "The replay as it is now, then every change of its counts or status; ends once it is finished.",
     args: { id: t.arg.id({ required: true }) },
     subscribe: async (_root, { id }, ctx) => {
       const workspaceId = workspaceOf(ctx);
       // Subscribed before reading, so no change between the two is missed. The channel is
       // keyed by replay id: nothing of it reaches the caller unless the replay is theirs.
       const updates = ctx.deps.pubsub.subscribe("replay-progress", String(id));
-      await updates.ready;
-      const current = await findReplay(ctx.deps, workspaceId, String(id)).catch(async (err) => {
+      try {
+        await updates.ready;
+        const current = await findReplay(ctx.deps, workspaceId, String(id));
+        if (!current) throw notFound("replay", String(id));
+        return progressOf(current, updates);
+      } catch (err) {
         await updates.return();
         throw err;
-      });
-      if (!current) {
-        await updates.return();
-        throw notFound("replay", String(id));
       }
-      return progressOf(current, updates);
     },
     resolve: (replay) => replay,
   }),

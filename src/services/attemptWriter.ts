@@ -1,4 +1,4 @@
-import { createBatcher, type Batcher } from "../db/batcher.ts";
+import { type Batcher, createBatcher } from "../db/batcher.ts";
 import type { Db } from "../db/client.ts";
 import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 
@@ -46,15 +46,19 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
 }
 
 function writeRound(prisma: Db, writes: AttemptWrite[]) {
-  const attempts = writes.map(({ attempt: a }) => Prisma.sql`(
+  const attempts = writes.map(
+    ({ attempt: a }) => Prisma.sql`(
     ${a.id}, ${a.workspaceId}, ${a.deliveryId}, ${a.eventId}, ${a.endpointId}, ${a.number}::int,
     ${a.trigger}::"AttemptTrigger", ${a.url}, ${json(a.requestHeaders)}::jsonb, ${a.requestBody},
     ${a.responseStatus}::int, ${json(a.responseHeaders)}::jsonb, ${a.responseBody}, ${a.error},
     ${a.durationMs}::int, ${a.succeeded}::boolean, ${timestamp(a.startedAt)}::timestamp(3),
-    ${timestamp(a.createdAt)}::timestamp(3))`);
-  const changes = writes.map(({ attempt: a, change: c }) => Prisma.sql`(
+    ${timestamp(a.createdAt)}::timestamp(3))`,
+  );
+  const changes = writes.map(
+    ({ attempt: a, change: c }) => Prisma.sql`(
     ${a.deliveryId}, ${c.status}, ${c.retryStep}::int, ${timestamp(c.nextAttemptAt)}, ${c.trigger},
-    ${timestamp(a.createdAt)}, ${c.lastResponseStatus}::int, ${c.lastError}, ${timestamp(c.succeededAt)})`);
+    ${timestamp(a.createdAt)}, ${c.lastResponseStatus}::int, ${c.lastError}, ${timestamp(c.succeededAt)})`,
+  );
   return prisma.$queryRaw<Delivery[]>`
     WITH inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
@@ -90,7 +94,9 @@ export function distinctRounds<T>(items: readonly T[], key: (item: T) => string)
     const k = key(item);
     const n = seen.get(k) ?? 0;
     seen.set(k, n + 1);
-    (rounds[n] ??= []).push(item);
+    const round = rounds[n] ?? [];
+    round.push(item);
+    rounds[n] = round;
   }
   return rounds;
 }

@@ -1,6 +1,6 @@
 import { type Batcher, createBatcher } from "../db/batcher.ts";
 import type { Db } from "../db/client.ts";
-import type { Delivery, DeliveryAttempt, Endpoint, Event, Prisma } from "../db/generated/client.ts";
+import type { Delivery, DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { eventBody } from "../delivery/payload.ts";
@@ -66,7 +66,10 @@ function batchesOf(prisma: Db): Batches {
         maxBatch: 500,
         maxDelayMs: 0,
         async runBatch(ids) {
-          const rows = await prisma.delivery.findMany({ where: { id: { in: [...new Set(ids)] } }, include: LOAD });
+          const rows = await prisma.delivery.findMany({
+            where: { id: { in: [...new Set(ids)] } },
+            include: LOAD,
+          });
           const byId = new Map(rows.map((row) => [row.id, row]));
           return ids.map((id) => byId.get(id) ?? null);
         },

@@ -6,7 +6,7 @@ import { type Client, createClient } from "graphql-ws";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { liveChannel, type LiveTopic } from "../../src/pubsub/topics.ts";
+import { type LiveTopic, liveChannel } from "../../src/pubsub/topics.ts";
 import { createWorkspace } from "../../src/services/workspaces.ts";
 import {
   CreateEndpointDocument,
@@ -152,7 +152,7 @@ const progress = (r: ReplayState) => r.total + r.enqueued + r.delivered + r.fail
 /** Attempt numbers of each delivery, in the order they arrived. */
 function numbersByDelivery(attempts: readonly Attempt[]): Record<string, number[]> {
   const byDelivery: Record<string, number[]> = {};
-  for (const a of attempts) (byDelivery[a.deliveryId] ??= []).push(a.number);
+  for (const a of attempts) byDelivery[a.deliveryId] = [...(byDelivery[a.deliveryId] ?? []), a.number];
   return byDelivery;
 }
 
@@ -180,7 +180,10 @@ describe("live feed across api and worker processes", () => {
   };
   /** Api processes subscribed in Redis to a channel: how a test knows a subscription is live before publishing. */
   const processesListening = async (topic: LiveTopic, key: string) => {
-    const [, count] = (await redis.pubsub("NUMSUB", liveChannel(env.REDIS_PREFIX!, topic, key))) as [string, number];
+    const [, count] = (await redis.pubsub("NUMSUB", liveChannel(env.REDIS_PREFIX!, topic, key))) as [
+      string,
+      number,
+    ];
     return Number(count);
   };
 
@@ -249,13 +252,22 @@ describe("live feed across api and worker processes", () => {
       wsSubscribe(bClient, LiveDeliveryAttemptsDocument, { endpointId: endpoints[0]!.id }),
     );
     const bAll = track(wsSubscribe(bClient, LiveDeliveryAttemptsDocument, {}));
-    await waitFor(async () => (await processesListening("delivery-attempt", a.id)) === 2, "both api processes to subscribe");
-    await waitFor(async () => (await processesListening("delivery-attempt", b.id)) === 1, "B's subscriptions");
+    await waitFor(
+      async () => (await processesListening("delivery-attempt", a.id)) === 2,
+      "both api processes to subscribe",
+    );
+    await waitFor(
+      async () => (await processesListening("delivery-attempt", b.id)) === 1,
+      "B's subscriptions",
+    );
 
     const { publishEvent } = await a.api.ok(PublishEventDocument, {
       input: { type: "email.delivered", data: { to: "a@example.com" } },
     });
-    await waitFor(() => overWs.data.length >= 6 && overSse.data.length >= 6, "3 attempts × 2 deliveries on both");
+    await waitFor(
+      () => overWs.data.length >= 6 && overSse.data.length >= 6,
+      "3 attempts × 2 deliveries on both",
+    );
 
     // Every attempt the database holds, and nothing else.
     const stored = await db.prisma.deliveryAttempt.findMany({ where: { eventId: publishEvent.id } });
@@ -285,7 +297,9 @@ describe("live feed across api and worker processes", () => {
     expect(delivery?.status).toBe("SUCCEEDED");
 
     // B's own attempt is published after all of A's reached api #1: had B heard any of A's, it would have by now.
-    await b.api.ok(PublishEventDocument, { input: { type: "email.delivered", data: { to: "b@example.com" } } });
+    await b.api.ok(PublishEventDocument, {
+      input: { type: "email.delivered", data: { to: "b@example.com" } },
+    });
     await waitFor(() => bAll.data.length >= 1, "B's own attempt");
     expect(bAll.data.map((d) => d.deliveryAttempts.endpoint.id)).toEqual([bEndpoint.endpoint.id]);
     expect(bWithAsEndpoint.data).toEqual([]);
@@ -333,8 +347,12 @@ describe("live feed across api and worker processes", () => {
           endpointId: createEndpoint.endpoint.id,
         },
       });
-      const progressOf = track(wsSubscribe(ws(api1, a.key), LiveReplayProgressDocument, { id: replayEvents.id }));
-      const fromB = track(sseSubscribe(api2.url!, b.key, LiveReplayProgressDocument, { id: replayEvents.id }));
+      const progressOf = track(
+        wsSubscribe(ws(api1, a.key), LiveReplayProgressDocument, { id: replayEvents.id }),
+      );
+      const fromB = track(
+        sseSubscribe(api2.url!, b.key, LiveReplayProgressDocument, { id: replayEvents.id }),
+      );
 
       const states = () => progressOf.data.map((d) => d.replayProgress);
       await waitFor(
@@ -345,9 +363,17 @@ describe("live feed across api and worker processes", () => {
       await waitFor(() => progressOf.ended, "the subscription to complete");
 
       expect(progressOf.errors).toEqual([]);
-      expect(states().at(-1)).toMatchObject({ status: "COMPLETED", total: 3, enqueued: 3, delivered: 3, failed: 0 });
+      expect(states().at(-1)).toMatchObject({
+        status: "COMPLETED",
+        total: 3,
+        enqueued: 3,
+        delivered: 3,
+        failed: 0,
+      });
       expect(states().filter((r) => STAGE[r.status] === 2)).toHaveLength(1);
-      for (const [before, after] of states().slice(1).map((r, i) => [states()[i]!, r] as const)) {
+      for (const [before, after] of states()
+        .slice(1)
+        .map((r, i) => [states()[i]!, r] as const)) {
         expect(STAGE[after.status]).toBeGreaterThanOrEqual(STAGE[before.status]);
         if (after.status === before.status) expect(progress(after)).toBeGreaterThanOrEqual(progress(before));
       }

@@ -224,7 +224,7 @@ describe("pagination and filters", () => {
       expect(succeeded.map((d) => d.endpoint.id)).toEqual(Array(6).fill(okEndpoint));
       const failed = await list(4, { status: ["FAILED"] });
       expect(failed.map((d) => d.endpoint.id)).toEqual(Array(6).fill(failEndpoint));
-      expect(failed.every((d) => d.attemptCount === 2 && d.lastResponseStatus === 500)).toBe(true);
+      expect(failed.map((d) => d.attemptCount)).toEqual(Array(6).fill(2));
       expect(await list(4, { status: ["SUCCEEDED", "FAILED"] })).toHaveLength(12);
       expect(await list(4, { status: ["PENDING", "RETRYING", "CANCELLED"] })).toHaveLength(0);
 

@@ -17,7 +17,8 @@ import { waitFor } from "../support/wait.ts";
 /** Two retries, so a delivery gets three attempts; five consecutive failures disable an endpoint. */
 const SCHEDULE = ["100ms", "100ms"];
 const FAILURE_THRESHOLD = 5;
-const TIMEOUT_MS = 500;
+/** Short enough for the hang test, long enough for a loaded 2-core machine's first (cold) request. */
+const TIMEOUT_MS = 2_000;
 
 describe("retries, timeouts and endpoint health", () => {
   let hp: TestHookpost;

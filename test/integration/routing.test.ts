@@ -19,8 +19,12 @@ import { waitFor } from "../support/wait.ts";
 /** Many short retries, so a failing endpoint keeps being retried while a test watches. */
 const RETRY_SCHEDULE = Array(30).fill("150ms").join(",");
 
-/** Event ids a receiver got, from the webhook-id header. */
-const idsAt = (r: Receiver) => r.requests.map((req) => String(req.headers["webhook-id"]));
+/**
+ * The distinct event ids a receiver got (webhook-id header), sorted. Distinct because delivery is
+ * at-least-once: an attempt that times out on a busy machine is sent again.
+ */
+const idsAt = (r: Receiver) =>
+  [...new Set(r.requests.map((req) => String(req.headers["webhook-id"])))].sort();
 
 describe("routing events to endpoints", () => {
   let hp: TestHookpost;
@@ -62,24 +66,20 @@ describe("routing events to endpoints", () => {
     const bounced = await publish({ type: "email.bounced" });
     const opened = await publish({ type: "email.opened" });
     const dnsError = await publish({ type: "domain.dns_error" });
-    await waitFor(() => all.receiver.requests.length === 3, "the wildcard endpoint to get all three");
+    await waitFor(() => idsAt(all.receiver).length === 3, "the wildcard endpoint to get all three");
+    await waitFor(() => idsAt(prefix.receiver).length === 2, "the prefix endpoint to get both email events");
     await waitFor(
-      () => prefix.receiver.requests.length === 2,
-      "the prefix endpoint to get both email events",
-    );
-    await waitFor(
-      () => exact.receiver.requests.length === 1 && domainOnly.receiver.requests.length === 1,
+      () => idsAt(exact.receiver).length === 1 && idsAt(domainOnly.receiver).length === 1,
       "the rest",
     );
 
     expect(idsAt(exact.receiver)).toEqual([bounced]);
-    expect(idsAt(prefix.receiver).sort()).toEqual([bounced, opened].sort());
-    expect(idsAt(all.receiver).sort()).toEqual([bounced, opened, dnsError].sort());
+    expect(idsAt(prefix.receiver)).toEqual([bounced, opened].sort());
+    expect(idsAt(all.receiver)).toEqual([bounced, opened, dnsError].sort());
     expect(idsAt(domainOnly.receiver)).toEqual([dnsError]);
     // Fan-out is decided when the event is accepted: one delivery per matching endpoint, none for the others.
-    expect((await listDeliveries(client, { eventId: bounced })).map((d) => d.endpoint.id).sort()).toEqual(
-      [exact.id, prefix.id, all.id].sort(),
-    );
+    const fannedOut = (await listDeliveries(client, { eventId: bounced })).map((d) => d.endpoint.id);
+    expect(fannedOut.sort()).toEqual([exact.id, prefix.id, all.id].sort());
   });
 
   it('sends operational events only to endpoints that name them, not to "*"', async () => {
@@ -109,12 +109,12 @@ describe("routing events to endpoints", () => {
     const inStream = await publish({ type: "email.sent", stream: "marketing" });
     const otherStream = await publish({ type: "email.sent", stream: "transactional" });
     const noStream = await publish({ type: "email.sent" });
-    await waitFor(() => everyStream.receiver.requests.length === 3, "every event at the unfiltered endpoint");
-    await waitFor(() => marketing.receiver.requests.length === 1, "the marketing event");
+    await waitFor(() => idsAt(everyStream.receiver).length === 3, "every event at the unfiltered endpoint");
+    await waitFor(() => idsAt(marketing.receiver).length === 1, "the marketing event");
 
     expect(idsAt(marketing.receiver)).toEqual([inStream]);
     expect(await listDeliveries(client, { endpointId: marketing.id })).toHaveLength(1);
-    expect(idsAt(everyStream.receiver).sort()).toEqual([inStream, otherStream, noStream].sort());
+    expect(idsAt(everyStream.receiver)).toEqual([inStream, otherStream, noStream].sort());
   });
 
   it("sends nothing to disabled endpoints", async () => {
@@ -122,7 +122,7 @@ describe("routing events to endpoints", () => {
     const enabled = await subscribe({ eventTypes: ["*"] });
 
     const eventId = await publish({ type: "email.delivered" });
-    await waitFor(() => enabled.receiver.requests.length === 1, "the enabled endpoint's delivery");
+    await waitFor(() => idsAt(enabled.receiver).length === 1, "the enabled endpoint's delivery");
 
     expect(idsAt(enabled.receiver)).toEqual([eventId]);
     expect(disabled.receiver.requests).toHaveLength(0);
@@ -141,13 +141,13 @@ describe("routing events to endpoints", () => {
     const unkeyed = await publish({ type: "email.sent" });
     // The unkeyed event is published last; once it has arrived, the others have had their chance.
     await waitFor(() => idsAt(endpoint.receiver).includes(unkeyed), "the last event");
-    await waitFor(() => endpoint.receiver.requests.length >= 3, "every event");
+    await waitFor(() => idsAt(endpoint.receiver).length >= 3, "every event");
 
     expect(again).toBe(first);
     expect(racing[1]).toBe(racing[0]);
     expect(await listDeliveries(client, { eventId: first })).toHaveLength(1);
     expect(await listDeliveries(client, { eventId: racing[0] })).toHaveLength(1);
-    expect(idsAt(endpoint.receiver).sort()).toEqual([first, racing[0], unkeyed].sort());
+    expect(idsAt(endpoint.receiver)).toEqual([first, racing[0], unkeyed].sort());
   });
 
   it("cancels pending deliveries when their endpoint is deleted", async () => {
@@ -179,8 +179,8 @@ describe("routing events to endpoints", () => {
     });
 
     expect(publishEvents.map((e) => e.type)).toEqual(types);
-    await waitFor(() => endpoint.receiver.requests.length === types.length, "the whole batch");
-    expect(idsAt(endpoint.receiver).sort()).toEqual(publishEvents.map((e) => e.id).sort());
+    await waitFor(() => idsAt(endpoint.receiver).length === types.length, "the whole batch");
+    expect(idsAt(endpoint.receiver)).toEqual(publishEvents.map((e) => e.id).sort());
   });
 
   it("lists the event catalog", async () => {

@@ -33,7 +33,10 @@ export async function freePort(): Promise<number> {
  * says it runs. `env` is added to this process's environment (use testEnv()
  * plus DATABASE_URL); logs are kept at info level in a buffer.
  */
-export async function spawnHookpost(role: "api" | "worker", env: Record<string, string>): Promise<HookpostProcess> {
+export async function spawnHookpost(
+  role: "api" | "worker",
+  env: Record<string, string>,
+): Promise<HookpostProcess> {
   const port = role === "api" ? await freePort() : null;
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", role], {
     cwd: REPO,
@@ -64,7 +67,8 @@ export async function spawnHookpost(role: "api" | "worker", env: Record<string, 
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await isUp())) {
-      if (child.exitCode !== null) throw new Error(`hookpost ${role} exited with ${child.exitCode} while starting`);
+      if (child.exitCode !== null)
+        throw new Error(`hookpost ${role} exited with ${child.exitCode} while starting`);
       if (Date.now() > deadline) throw new Error(`hookpost ${role} not up after ${START_TIMEOUT_MS} ms`);
       await sleep(100);
     }

@@ -21,7 +21,13 @@ describe("attemptWriter", () => {
     endpointId = newId("endpoint");
     await db.prisma.workspace.create({ data: { id: workspaceId, name: "w" } });
     await db.prisma.endpoint.create({
-      data: { id: endpointId, workspaceId, url: "https://example.com/hook", eventTypes: ["*"], secret: "whsec_x" },
+      data: {
+        id: endpointId,
+        workspaceId,
+        url: "https://example.com/hook",
+        eventTypes: ["*"],
+        secret: "whsec_x",
+      },
     });
   });
   afterAll(async () => {
@@ -30,7 +36,13 @@ describe("attemptWriter", () => {
 
   async function newDelivery() {
     const event = await db.prisma.event.create({
-      data: { id: newId("event"), workspaceId, type: "email.sent", payload: { a: 1 }, occurredAt: new Date() },
+      data: {
+        id: newId("event"),
+        workspaceId,
+        type: "email.sent",
+        payload: { a: 1 },
+        occurredAt: new Date(),
+      },
     });
     return db.prisma.delivery.create({
       data: {
@@ -109,7 +121,9 @@ describe("attemptWriter", () => {
       writer.run(retry(failedAttempt, nextAt)),
     ]);
 
-    const stored = await db.prisma.deliveryAttempt.findMany({ where: { id: { in: [okAttempt.id, failedAttempt.id] } } });
+    const stored = await db.prisma.deliveryAttempt.findMany({
+      where: { id: { in: [okAttempt.id, failedAttempt.id] } },
+    });
     expect(stored.find((s) => s.id === okAttempt.id)).toEqual(okAttempt);
     expect(stored.find((s) => s.id === failedAttempt.id)).toEqual(failedAttempt);
 
@@ -160,7 +174,9 @@ describe("attemptWriter", () => {
       writer.run(success(attemptOf(deleted, true))),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
-    expect(await db.prisma.deliveryAttempt.findUnique({ where: { id: keptAttempt.id } })).toEqual(keptAttempt);
+    expect(await db.prisma.deliveryAttempt.findUnique({ where: { id: keptAttempt.id } })).toEqual(
+      keptAttempt,
+    );
   });
 
   it("adds up failures per endpoint in one batch and answers each caller with the total", async () => {
