@@ -15,6 +15,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Files run in parallel; each has its own database, Redis prefix and ports.
+    // Most of a test's time is spent waiting on I/O (receivers, retries), so
+    // more files than cores run at once.
     pool: "forks",
+    maxWorkers: 4,
   },
 });

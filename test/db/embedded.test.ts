@@ -17,7 +17,11 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe("embedded PostgreSQL (PGlite)", () => {
+// PGlite runs PostgreSQL in WebAssembly: creating a data dir takes seconds on
+// an idle machine and much longer on a loaded one, so these tests get room.
+const PGLITE_TIMEOUT_MS = 180_000;
+
+describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
   it("is migrated and used through Prisma, and keeps its data across restarts", async () => {
     const first = await startEmbeddedPostgres(dataDir);
     try {
@@ -53,7 +57,7 @@ describe("embedded PostgreSQL (PGlite)", () => {
   });
 });
 
-describe("openDatabase", () => {
+describe("openDatabase", { timeout: PGLITE_TIMEOUT_MS }, () => {
   it("starts the embedded database when DATABASE_URL is unset", async () => {
     const logs: string[] = [];
     const db = await openDatabase(loadConfig({ DATA_DIR: dataDir }), (m) => logs.push(m));
