@@ -31,35 +31,40 @@ export type CpuSources = {
   redis: Redis;
 };
 
-type Snapshot = Map<string, number>;
-
-async function snapshot(sources: CpuSources): Promise<Snapshot> {
-  const seconds = new Map<string, number>();
-  for (const [name, pid] of Object.entries(sources.pids)) seconds.set(name, cpuSeconds(pid));
-  const backends = await sources.postgres.$queryRaw<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
-  for (const { pid } of backends) seconds.set(`pg:${pid}`, cpuSeconds(pid));
-  const info = await sources.redis.info("server");
-  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
-  if (redisPid) seconds.set("redis", cpuSeconds(redisPid));
-  return seconds;
-}
-
 /**
  * Starts measuring; the returned function gives CPU milliseconds used since,
- * per process (PostgreSQL backends summed as `postgres`).
+ * per process. PostgreSQL backends are summed as `postgres`; pools open and
+ * close them, so the set is polled while measuring and a backend first seen
+ * mid-way counts in full.
  */
 export async function measureCpu(sources: CpuSources): Promise<() => Promise<Record<string, number>>> {
-  const before = await snapshot(sources);
-  return async () => {
-    const after = await snapshot(sources);
-    const used: Record<string, number> = {};
-    for (const [key, seconds] of after) {
-      // A backend first seen now was opened during the measurement: all its time counts.
-      const delta = seconds - (before.get(key) ?? 0);
-      const name = key.startsWith("pg:") ? "postgres" : key;
-      used[name] = (used[name] ?? 0) + delta * 1_000;
+  const redisPid = Number(/process_id:(\d+)/.exec(await sources.redis.info("server"))?.[1]);
+  const named = { ...sources.pids, ...(redisPid ? { redis: redisPid } : {}) };
+  const before = new Map(Object.entries(named).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const backends = new Map<number, { first: number; last: number }>();
+  const pollBackends = async (initial: boolean) => {
+    const rows = await sources.postgres.$queryRaw<{ pid: number }[]>`
+      SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    for (const { pid } of rows) {
+      const now = cpuSeconds(pid);
+      const seen = backends.get(pid);
+      if (seen) seen.last = Math.max(seen.last, now);
+      else backends.set(pid, { first: initial ? now : 0, last: now });
     }
+  };
+  await pollBackends(true);
+  let polling = Promise.resolve();
+  const timer = setInterval(() => {
+    polling = polling.then(() => pollBackends(false)).catch(() => {});
+  }, 200);
+  return async () => {
+    clearInterval(timer);
+    await polling;
+    await pollBackends(false);
+    const used: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(named))
+      used[name] = (cpuSeconds(pid) - before.get(name)!) * 1_000;
+    used.postgres = [...backends.values()].reduce((sum, b) => sum + (b.last - b.first) * 1_000, 0);
     return used;
   };
 }

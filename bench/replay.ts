@@ -12,8 +12,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/logger.ts";
-import { openRuntime } from "../src/runtime.ts";
 import { startWorkers } from "../src/queue/workers.ts";
+import { openRuntime } from "../src/runtime.ts";
 import { requestReplay } from "../src/services/replays.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/db.ts";
 

@@ -19,7 +19,9 @@ export function replayProcessor(deps: Deps): Processor<JobPayloads["replay"]> {
     const { replayId } = job.data;
     try {
       const position =
-        typeof job.progress === "object" && job.progress !== null ? (job.progress as WalkPosition) : WALK_START;
+        typeof job.progress === "object" && job.progress !== null
+          ? (job.progress as WalkPosition)
+          : WALK_START;
       const outcome = await runReplay(deps, replayId, position, (p) => job.updateProgress(p));
       if (outcome === "waiting") {
         await job.moveToDelayed(Date.now() + SETTLE_INTERVAL_MS, token);
@@ -27,7 +29,8 @@ export function replayProcessor(deps: Deps): Processor<JobPayloads["replay"]> {
       }
     } catch (err) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (!(err instanceof DelayedError) && lastAttempt) await failReplay(deps, replayId, (err as Error).message);
+      if (!(err instanceof DelayedError) && lastAttempt)
+        await failReplay(deps, replayId, (err as Error).message);
       throw err;
     }
   };
@@ -51,7 +54,11 @@ export async function restoreBackgroundJobs(deps: Deps): Promise<void> {
   const maintenance = deps.queues.maintenance;
   // Upserting only when missing or changed, so a tick never pushes back the next run.
   if (days > 0 && (await maintenance.getJobScheduler(PRUNE_SCHEDULER_ID))?.every !== intervalMs) {
-    await maintenance.upsertJobScheduler(PRUNE_SCHEDULER_ID, { every: intervalMs }, { name: JOB.prune, data: {} });
+    await maintenance.upsertJobScheduler(
+      PRUNE_SCHEDULER_ID,
+      { every: intervalMs },
+      { name: JOB.prune, data: {} },
+    );
   }
   await resumeReplays(deps);
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Delivery, Prisma, Replay, ReplayStatus } from "../db/generated/client.ts";
+import type { Delivery, Replay, ReplayStatus } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
 import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -52,7 +52,8 @@ function checkFilters(deps: Deps, input: ReplayEventsInput): Filters {
     throw badInput(`a replay covers at most ${maxDays} days; split the range`, "until");
   const eventTypes = [...new Set(input.eventTypes ?? [])].sort();
   const unknown = eventTypes.find((t) => !isKnownEventType(t));
-  if (unknown) throw badInput(`unknown event type "${unknown}"; the eventTypes query lists them`, "eventTypes");
+  if (unknown)
+    throw badInput(`unknown event type "${unknown}"; the eventTypes query lists them`, "eventTypes");
   return {
     since: input.since,
     until: input.until,
@@ -72,7 +73,11 @@ function filterKeyOf(f: Filters): string {
  * Starts a replay and returns it at once (QUEUED). While one with the same
  * filters is QUEUED or RUNNING, returns that one instead of doubling the work.
  */
-export async function requestReplay(deps: Deps, workspaceId: string, input: ReplayEventsInput): Promise<Replay> {
+export async function requestReplay(
+  deps: Deps,
+  workspaceId: string,
+  input: ReplayEventsInput,
+): Promise<Replay> {
   const filters = checkFilters(deps, input);
   if (filters.endpointId) await findEndpoint(deps, workspaceId, filters.endpointId);
   const filterKey = filterKeyOf(filters);
@@ -109,7 +114,10 @@ async function offerReplayJobs(deps: Deps, replayIds: readonly string[]): Promis
 
 /** Offers the jobs of every QUEUED or RUNNING replay again: Redis may have lost them (flush, failover). */
 export async function resumeReplays(deps: Deps): Promise<void> {
-  const unfinished = await deps.prisma.replay.findMany({ where: { status: { in: ACTIVE } }, select: { id: true } });
+  const unfinished = await deps.prisma.replay.findMany({
+    where: { status: { in: ACTIVE } },
+    select: { id: true },
+  });
   await offerReplayJobs(
     deps,
     unfinished.map((r) => r.id),
@@ -197,7 +205,14 @@ async function markRunning(deps: Deps, id: string): Promise<Replay | null> {
 }
 
 type Target = { id: string; eventTypes: string[]; streams: string[] };
-type BatchEvent = { id: string; type: string; stream: string | null; createdAt: Date };
+type Cursor = { createdAt: Date; id: string };
+/** Deliveries claimed from one batch of events, and where the walk goes on from. */
+type Batch = {
+  deliveryIds: string[] /** Of those, the ones with a delayed retry job. */;
+  retrying: string[];
+  next: Cursor;
+};
+type Step = Batch | "done" | "cancelled";
 
 /** Named endpoint: that one, even if disabled. Otherwise every enabled endpoint of the workspace. */
 function targetsOf(deps: Deps, replay: Replay): Promise<Target[]> {
@@ -210,9 +225,10 @@ function targetsOf(deps: Deps, replay: Replay): Promise<Target[]> {
 }
 
 /**
- * Walks the replay's events oldest first, one keyset batch at a time, so
- * memory holds one batch whatever the range. Returns false when the replay
- * was cancelled on the way.
+ * Walks the replay's events oldest first, one keyset batch at a time; each
+ * batch is enqueued (Redis) while the next one is read and claimed
+ * (PostgreSQL), so memory holds two batches whatever the range. Returns false
+ * when the replay was cancelled on the way.
  */
 async function walk(
   deps: Deps,
@@ -221,149 +237,148 @@ async function walk(
   savePosition: (p: WalkPosition) => Promise<unknown>,
 ): Promise<boolean> {
   const targets = await targetsOf(deps, replay);
-  const batchSize = deps.config.replay.batchSize;
+  const progress = progressReporter(deps, replay.id, savePosition);
+  let claimed: Batch | null = null;
   let after = from ? { createdAt: new Date(from.createdAt), id: from.id } : null;
-  let recountedAt = Date.now();
   for (;;) {
-    const T0 = performance.now();
-    const events: BatchEvent[] = await deps.prisma.event.findMany({
-      where: {
-        AND: [
-          {
-            workspaceId: replay.workspaceId,
-            isTest: false,
-            // Starting at the cursor's time bounds the index scan, so each batch costs the same however far along.
-            createdAt: { gte: after?.createdAt ?? replay.since, lt: replay.until },
-          },
-          replay.eventTypes.length ? { type: { in: replay.eventTypes } } : {},
-          after
-            ? {
-                OR: [
-                  { createdAt: { gt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { gt: after.id } },
-                ],
-              }
-            : {},
-        ],
-      },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      take: batchSize,
-      select: { id: true, type: true, stream: true, createdAt: true },
-    });
-    const T1 = performance.now();
-    if (events.length === 0) return true;
-    const claimed = await claimBatch(deps, replay, targets, events);
-    const T2 = performance.now();
-    if (!claimed) return false;
-    await sendNow(deps, claimed);
-    const T3 = performance.now();
-    (globalThis as any).__t ??= [0,0,0,0,0]; const tt=(globalThis as any).__t; tt[0]+=T1-T0; tt[1]+=T2-T1; tt[2]+=T3-T2;
+    const [step]: [Step, unknown] = await Promise.all([
+      claimNextBatch(deps, replay, targets, after),
+      claimed && progress(claimed),
+    ]);
+    if (step === "cancelled") return false;
+    if (step === "done") return true;
+    claimed = step;
+    after = step.next;
+  }
+}
+
+/** Reads the next batch of events after `after` and claims its deliveries; "done" past the last event. */
+async function claimNextBatch(
+  deps: Deps,
+  replay: Replay,
+  targets: Target[],
+  after: Cursor | null,
+): Promise<Step> {
+  const events = await deps.prisma.event.findMany({
+    where: {
+      AND: [
+        {
+          workspaceId: replay.workspaceId,
+          isTest: false,
+          // Starting at the cursor's time bounds the index scan, so each batch costs the same however far along.
+          createdAt: { gte: after?.createdAt ?? replay.since, lt: replay.until },
+        },
+        replay.eventTypes.length ? { type: { in: replay.eventTypes } } : {},
+        after
+          ? {
+              OR: [
+                { createdAt: { gt: after.createdAt } },
+                { createdAt: after.createdAt, id: { gt: after.id } },
+              ],
+            }
+          : {},
+      ],
+    },
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    take: deps.config.replay.batchSize,
+    select: { id: true, type: true, stream: true, createdAt: true },
+  });
+  const last = events.at(-1);
+  if (!last) return "done";
+  const pairs = events.flatMap((event) =>
+    targets
+      .filter((t) => eventTypeMatches(t.eventTypes, event.type) && streamMatches(t.streams, event.stream))
+      .map((t) => ({ eventId: event.id, endpointId: t.id, eventType: event.type })),
+  );
+  const claimed = await claimDeliveries(deps, replay, pairs);
+  return claimed ? { ...claimed, next: { createdAt: last.createdAt, id: last.id } } : "cancelled";
+}
+
+/**
+ * One statement per batch: resets the existing deliveries of these
+ * (event, endpoint) pairs for this replay (only FAILED ones with onlyFailed),
+ * creates the missing ones (not with onlyFailed), and adds them to the
+ * replay's total — only while the replay is RUNNING (null otherwise). It
+ * holds the replay row, so a concurrent cancelReplay waits for it and then
+ * cancels this batch too. Deliveries this replay already claimed are left
+ * alone, so a batch run twice claims nothing twice.
+ */
+async function claimDeliveries(
+  deps: Deps,
+  replay: Replay,
+  pairs: { eventId: string; endpointId: string; eventType: string }[],
+): Promise<{ deliveryIds: string[]; retrying: string[] } | null> {
+  const now = new Date();
+  const [row] = await deps.prisma.$queryRaw<{ running: boolean; ids: string[]; retrying: string[] }[]>`
+    WITH live AS (
+      SELECT id FROM "Replay" WHERE id = ${replay.id} AND status = 'RUNNING' FOR UPDATE
+    ), pair AS (
+      SELECT * FROM unnest(
+        ${pairs.map((p) => p.eventId)}::text[], ${pairs.map((p) => p.endpointId)}::text[],
+        ${pairs.map((p) => p.eventType)}::text[], ${pairs.map(() => newId("delivery", now.getTime()))}::text[]
+      ) AS p("eventId", "endpointId", "eventType", "newId")
+      WHERE EXISTS (SELECT 1 FROM live)
+    ), previous AS (
+      SELECT d.id, d.status FROM "Delivery" d JOIN pair USING ("eventId", "endpointId")
+      WHERE d."replayId" IS DISTINCT FROM ${replay.id} AND (NOT ${replay.onlyFailed} OR d.status = 'FAILED')
+    ), reset AS (
+      UPDATE "Delivery" d
+      SET status = 'PENDING', trigger = 'REPLAY', "retryStep" = 0, "nextAttemptAt" = ${now},
+          "replayId" = ${replay.id}, "updatedAt" = ${now}
+      FROM previous WHERE d.id = previous.id
+      RETURNING d.id, previous.status = 'RETRYING' AS "wasRetrying"
+    ), created AS (
+      INSERT INTO "Delivery" (id, "workspaceId", "eventId", "endpointId", "eventType", status, trigger,
+                              "nextAttemptAt", "replayId", "createdAt", "updatedAt")
+      SELECT "newId", ${replay.workspaceId}, "eventId", "endpointId", "eventType", 'PENDING', 'REPLAY',
+             ${now}, ${replay.id}, ${now}, ${now}
+      FROM pair WHERE NOT ${replay.onlyFailed}
+      ON CONFLICT ("eventId", "endpointId") DO NOTHING
+      RETURNING id, false AS "wasRetrying"
+    ), claimed AS (
+      SELECT * FROM reset UNION ALL SELECT * FROM created
+    ), counted AS (
+      UPDATE "Replay" SET total = total + (SELECT count(*) FROM claimed) WHERE id IN (SELECT id FROM live)
+    )
+    SELECT EXISTS (SELECT 1 FROM live) AS running,
+           coalesce(array_agg(id), '{}') AS ids,
+           coalesce(array_agg(id) FILTER (WHERE "wasRetrying"), '{}') AS retrying
+    FROM claimed`;
+  return row?.running ? { deliveryIds: row.ids, retrying: row.retrying } : null;
+}
+
+/**
+ * Enqueues a claimed batch to be sent now, then counts it and saves the walk's
+ * position. A delivery that was RETRYING still has its delayed job under the
+ * same id (addBulk would keep it, delay and all), so that job is removed
+ * first; one being sent at this moment cannot be, and is sent anyway.
+ * delivered/failed are recounted at most every RECOUNT_INTERVAL_MS.
+ */
+function progressReporter(
+  deps: Deps,
+  replayId: string,
+  savePosition: (p: WalkPosition) => Promise<unknown>,
+): (batch: Batch) => Promise<void> {
+  let recountedAt = Date.now();
+  return async (batch) => {
+    await Promise.all(batch.retrying.map((id) => deps.queues.delivery.remove(id)));
+    await enqueueDeliveries(deps, batch.deliveryIds);
     let outcomes = {};
     if (Date.now() - recountedAt >= RECOUNT_INTERVAL_MS) {
-      const { delivered, failed } = await outcomeCounts(deps.prisma, replay.id);
+      const { delivered, failed } = await outcomeCounts(deps.prisma, replayId);
       outcomes = { delivered, failed };
       recountedAt = Date.now();
     }
     const row = await deps.prisma.replay.update({
-      where: { id: replay.id },
-      data: { enqueued: { increment: claimed.deliveryIds.length }, ...outcomes },
+      where: { id: replayId },
+      data: { enqueued: { increment: batch.deliveryIds.length }, ...outcomes },
     });
     publishProgress(deps, row);
-    const last = events[events.length - 1]!;
-    after = { createdAt: last.createdAt, id: last.id };
-    const T4 = performance.now();
-    await savePosition({ after: { createdAt: after.createdAt.toISOString(), id: after.id }, walked: false });
-    tt[3]+=T4-T3; tt[4]+=performance.now()-T4; console.log("TIMING", tt.map((x: number)=>Math.round(x)).join(" "), JSON.stringify(process.memoryUsage()));
-    if (events.length < batchSize) return true;
-  }
-}
-
-type Claimed = { deliveryIds: string[]; /** Of those, the ones with a delayed retry job in the queue. */ retrying: string[] };
-
-/**
- * In one transaction: creates the missing deliveries of a batch and resets
- * the existing ones for this replay, and adds them to the replay's total.
- * Returns null if the replay is no longer RUNNING. Deliveries this replay
- * already claimed are left alone, so a re-run batch claims nothing twice.
- */
-function claimBatch(
-  deps: Deps,
-  replay: Replay,
-  targets: Target[],
-  events: BatchEvent[],
-): Promise<Claimed | null> {
-  return deps.prisma.$transaction(
-    async (tx) => {
-      // Holds the replay row: a concurrent cancelReplay waits for this batch, then cancels it too.
-      const [row] = await tx.$queryRaw<{ status: ReplayStatus }[]>`
-        SELECT status FROM "Replay" WHERE id = ${replay.id} FOR UPDATE`;
-      if (row?.status !== "RUNNING") return null;
-      const wanted = new Set<string>();
-      for (const event of events)
-        for (const target of targets)
-          if (eventTypeMatches(target.eventTypes, event.type) && streamMatches(target.streams, event.stream))
-            wanted.add(pairKey(event.id, target.id));
-      if (wanted.size === 0) return { deliveryIds: [], retrying: [] };
-
-      const existing = await tx.delivery.findMany({
-        where: { eventId: { in: events.map((e) => e.id) }, endpointId: { in: targets.map((t) => t.id) } },
-        select: { id: true, eventId: true, endpointId: true, status: true, replayId: true },
-      });
-      const existingKeys = new Set(existing.map((d) => pairKey(d.eventId, d.endpointId)));
-      const toReset = existing.filter(
-        (d) =>
-          wanted.has(pairKey(d.eventId, d.endpointId)) &&
-          d.replayId !== replay.id &&
-          (!replay.onlyFailed || d.status === "FAILED"),
-      );
-      const now = new Date();
-      const fresh = { status: "PENDING", trigger: "REPLAY", nextAttemptAt: now, replayId: replay.id } as const;
-      const reset = toReset.length
-        ? await tx.delivery.updateManyAndReturn({
-            where: { id: { in: toReset.map((d) => d.id) }, ...(replay.onlyFailed ? { status: "FAILED" } : {}) },
-            data: { ...fresh, retryStep: 0 },
-            select: { id: true },
-          })
-        : [];
-      const toCreate: Prisma.DeliveryCreateManyInput[] = replay.onlyFailed
-        ? []
-        : events.flatMap((event) =>
-            targets
-              .filter((t) => wanted.has(pairKey(event.id, t.id)) && !existingKeys.has(pairKey(event.id, t.id)))
-              .map((t) => ({
-                ...fresh,
-                id: newId("delivery", now.getTime()),
-                workspaceId: replay.workspaceId,
-                eventId: event.id,
-                endpointId: t.id,
-                eventType: event.type,
-                createdAt: now,
-              })),
-          );
-      const created = toCreate.length
-        ? await tx.delivery.createManyAndReturn({ data: toCreate, skipDuplicates: true, select: { id: true } })
-        : [];
-      const deliveryIds = [...reset, ...created].map((d) => d.id);
-      if (deliveryIds.length > 0)
-        await tx.replay.update({ where: { id: replay.id }, data: { total: { increment: deliveryIds.length } } });
-      const wasRetrying = new Set(toReset.filter((d) => d.status === "RETRYING").map((d) => d.id));
-      return { deliveryIds, retrying: reset.map((d) => d.id).filter((id) => wasRetrying.has(id)) };
-    },
-    { timeout: 60_000 },
-  );
-}
-
-const pairKey = (eventId: string, endpointId: string) => `${eventId} ${endpointId}`;
-
-/**
- * Enqueues claimed deliveries to go now. A delivery that was RETRYING still
- * has its delayed job under the same id (addBulk would keep that one and its
- * delay), so that job is removed first. One being sent right now cannot be
- * removed; it is sent anyway.
- */
-async function sendNow(deps: Deps, claimed: Claimed): Promise<void> {
-  await Promise.all(claimed.retrying.map((id) => deps.queues.delivery.remove(id)));
-  await enqueueDeliveries(deps, claimed.deliveryIds);
+    await savePosition({
+      after: { createdAt: batch.next.createdAt.toISOString(), id: batch.next.id },
+      walked: false,
+    });
+  };
 }
 
 /** delivered / failed / still unfinished deliveries of a replay: one scan of the (replayId, status) index. */
@@ -371,7 +386,11 @@ async function outcomeCounts(db: Pick<Deps["prisma"], "delivery">, replayId: str
   const groups = await db.delivery.groupBy({ by: ["status"], where: { replayId }, _count: { _all: true } });
   const count = (statuses: Delivery["status"][]) =>
     groups.filter((g) => statuses.includes(g.status)).reduce((n, g) => n + g._count._all, 0);
-  return { delivered: count(["SUCCEEDED"]), failed: count(["FAILED"]), unfinished: count(UNFINISHED_DELIVERY) };
+  return {
+    delivered: count(["SUCCEEDED"]),
+    failed: count(["FAILED"]),
+    unfinished: count(UNFINISHED_DELIVERY),
+  };
 }
 
 /**

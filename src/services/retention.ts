@@ -9,7 +9,10 @@ import type { Deps } from "../deps.ts";
 const DAY_MS = 86_400_000;
 const PRUNE_BATCH = 2_000;
 
-export async function pruneExpired(deps: Deps, now = new Date()): Promise<{ attempts: number; events: number }> {
+export async function pruneExpired(
+  deps: Deps,
+  now = new Date(),
+): Promise<{ attempts: number; events: number }> {
   const days = deps.config.retention.days;
   if (days === 0) return { attempts: 0, events: 0 };
   const cutoff = new Date(now.getTime() - days * DAY_MS);

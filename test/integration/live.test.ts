@@ -118,7 +118,10 @@ function sseSubscribe<T, V>(
 }
 
 /** Three processes booting (tsx, migrations) at once on a busy 2-core machine take a while. */
-const PROCESSES_TIMEOUT_MS = 180_000;
+const PROCESSES_TIMEOUT_MS = 300_000;
+/** Outcomes cross three processes, Redis and PostgreSQL: generous bounds for a busy machine. */
+const OUTCOME_TIMEOUT_MS = 60_000;
+const until = <T>(check: () => T | Promise<T>, what: string) => waitFor(check, what, OUTCOME_TIMEOUT_MS);
 
 type Attempt = LiveDeliveryAttemptsSubscription["deliveryAttempts"];
 type ReplayState = LiveReplayProgressSubscription["replayProgress"];
@@ -156,7 +159,7 @@ function numbersByDelivery(attempts: readonly Attempt[]): Record<string, number[
   return byDelivery;
 }
 
-describe("live feed across api and worker processes", () => {
+describe("live feed across api and worker processes", { timeout: 4 * OUTCOME_TIMEOUT_MS }, () => {
   let db: TestDatabase;
   let env: Record<string, string>;
   let receiver: Receiver;
@@ -252,19 +255,16 @@ describe("live feed across api and worker processes", () => {
       wsSubscribe(bClient, LiveDeliveryAttemptsDocument, { endpointId: endpoints[0]!.id }),
     );
     const bAll = track(wsSubscribe(bClient, LiveDeliveryAttemptsDocument, {}));
-    await waitFor(
+    await until(
       async () => (await processesListening("delivery-attempt", a.id)) === 2,
       "both api processes to subscribe",
     );
-    await waitFor(
-      async () => (await processesListening("delivery-attempt", b.id)) === 1,
-      "B's subscriptions",
-    );
+    await until(async () => (await processesListening("delivery-attempt", b.id)) === 1, "B's subscriptions");
 
     const { publishEvent } = await a.api.ok(PublishEventDocument, {
       input: { type: "email.delivered", data: { to: "a@example.com" } },
     });
-    await waitFor(
+    await until(
       () => overWs.data.length >= 6 && overSse.data.length >= 6,
       "3 attempts × 2 deliveries on both",
     );
@@ -300,7 +300,7 @@ describe("live feed across api and worker processes", () => {
     await b.api.ok(PublishEventDocument, {
       input: { type: "email.delivered", data: { to: "b@example.com" } },
     });
-    await waitFor(() => bAll.data.length >= 1, "B's own attempt");
+    await until(() => bAll.data.length >= 1, "B's own attempt");
     expect(bAll.data.map((d) => d.deliveryAttempts.endpoint.id)).toEqual([bEndpoint.endpoint.id]);
     expect(bWithAsEndpoint.data).toEqual([]);
     expect([...bAll.errors, ...bWithAsEndpoint.errors]).toEqual([]);
@@ -313,11 +313,11 @@ describe("live feed across api and worker processes", () => {
     const endpointId = createEndpoint.endpoint.id;
     const updates = track(wsSubscribe(ws(api1, a.key), LiveEndpointUpdatesDocument, { endpointId }));
     const bUpdates = track(sseSubscribe(api2.url!, b.key, LiveEndpointUpdatesDocument, { endpointId }));
-    await waitFor(async () => (await processesListening("endpoint-updated", a.id)) === 1, "subscription");
-    await waitFor(async () => (await processesListening("endpoint-updated", b.id)) === 1, "B's subscription");
+    await until(async () => (await processesListening("endpoint-updated", a.id)) === 1, "subscription");
+    await until(async () => (await processesListening("endpoint-updated", b.id)) === 1, "B's subscription");
 
     await a.api.ok(PublishEventDocument, { input: { type: "email.bounced", data: { to: "x@example.com" } } });
-    await waitFor(() => updates.data.length >= 1, "the endpoint update");
+    await until(() => updates.data.length >= 1, "the endpoint update");
     expect(updates.errors).toEqual([]);
     expect(updates.data.map((d) => d.endpointUpdates)).toEqual([
       expect.objectContaining({
@@ -355,12 +355,12 @@ describe("live feed across api and worker processes", () => {
       );
 
       const states = () => progressOf.data.map((d) => d.replayProgress);
-      await waitFor(
+      await until(
         () => states().some((r) => r.status === "RUNNING" && r.enqueued === 3) && holding.held.length === 3,
         "the replay to have enqueued its 3 deliveries",
       );
       holding.release();
-      await waitFor(() => progressOf.ended, "the subscription to complete");
+      await until(() => progressOf.ended, "the subscription to complete");
 
       expect(progressOf.errors).toEqual([]);
       expect(states().at(-1)).toMatchObject({
@@ -379,7 +379,7 @@ describe("live feed across api and worker processes", () => {
       }
       expect(states().some((r) => r.status === "RUNNING" && r.delivered === 0)).toBe(true);
 
-      await waitFor(() => fromB.ended, "B's subscription to be refused");
+      await until(() => fromB.ended, "B's subscription to be refused");
       expect(fromB.data).toEqual([]);
       expect(fromB.errors).toEqual([expect.objectContaining({ extensions: { code: "NOT_FOUND" } })]);
     } finally {
@@ -390,7 +390,7 @@ describe("live feed across api and worker processes", () => {
   it("refuses a graphql-ws connection without a key (4401) or with a bad one (4403)", async () => {
     const closeCodeOf = async (authorization: string | null) => {
       const live = wsSubscribe(ws(api1, authorization), LiveDeliveryAttemptsDocument, {});
-      await waitFor(() => live.ended, "the connection to be refused");
+      await until(() => live.ended, "the connection to be refused");
       expect(live.data).toEqual([]);
       return (live.errors[0] as { code?: number }).code;
     };
@@ -400,7 +400,7 @@ describe("live feed across api and worker processes", () => {
 
   it("answers an SSE subscription without a key with UNAUTHENTICATED", async () => {
     const live = track(sseSubscribe(api2.url!, null, LiveDeliveryAttemptsDocument, {}));
-    await waitFor(() => live.ended, "the stream to end");
+    await until(() => live.ended, "the stream to end");
     expect(live.data).toEqual([]);
     expect(live.errors).toEqual([expect.objectContaining({ extensions: { code: "UNAUTHENTICATED" } })]);
   });
@@ -408,10 +408,10 @@ describe("live feed across api and worker processes", () => {
   it("ends graphql-ws and SSE subscriptions when an api process shuts down", async () => {
     const overWs = track(wsSubscribe(ws(api2, a.key), LiveDeliveryAttemptsDocument, {}));
     const overSse = track(sseSubscribe(api2.url!, a.key, LiveDeliveryAttemptsDocument, {}));
-    await waitFor(() => overWs.open && overSse.open, "both subscriptions to open");
+    await until(() => overWs.open && overSse.open, "both subscriptions to open");
     const exit = await api2.stop(20_000);
     expect(exit).toEqual({ code: 0, signal: null });
-    await waitFor(() => overWs.ended && overSse.ended, "both subscriptions to end");
+    await until(() => overWs.ended && overSse.ended, "both subscriptions to end");
     expect((overWs.errors[0] as { code?: number }).code).toBe(1001);
   });
 });

@@ -64,8 +64,8 @@ describe("pagination and filters", () => {
     receiver = await startReceiver((req) => ({ status: req.url.endsWith("/fail") ? 500 : 200 }));
   });
   afterAll(async () => {
-    await receiver?.close();
     await hp?.stop();
+    await receiver?.close();
   });
 
   describe("endpoints", () => {

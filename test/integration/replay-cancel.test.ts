@@ -56,7 +56,10 @@ describe("cancelling a replay", () => {
       until: new Date(Date.now() + 3_600_000).toISOString(),
     };
     const { replayEvents: replay } = await client.ok(ReplayEventsDocument, { input });
-    await waitFor(() => receiver.requests.length === beforeReplay + CONCURRENCY, "replayed requests in flight");
+    await waitFor(
+      () => receiver.requests.length === beforeReplay + CONCURRENCY,
+      "replayed requests in flight",
+    );
 
     const { replayEvents: again } = await client.ok(ReplayEventsDocument, { input });
     expect(again.id).toBe(replay.id);

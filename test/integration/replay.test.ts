@@ -131,7 +131,9 @@ describe("replay", () => {
     expect(fixed).toMatchObject({ total: 5, enqueued: 5, delivered: 5, failed: 0 });
     expect(verifiedEventIds(ep.receiver, ep.secret, from).sort()).toEqual([...inDay].sort());
 
-    const replayed = (await listDeliveries(client, { status: ["SUCCEEDED"] })).find((d) => d.event.id === inDay[0]);
+    const replayed = (await listDeliveries(client, { status: ["SUCCEEDED"] })).find(
+      (d) => d.event.id === inDay[0],
+    );
     const { delivery } = await client.ok(GetDeliveryDocument, { id: replayed!.id });
     expect(delivery!.attempts.at(-1)).toMatchObject({ trigger: "REPLAY", succeeded: true });
     expect((await listDeliveries(client, { status: ["FAILED"] })).map((d) => d.event.id).sort()).toEqual(
@@ -155,7 +157,9 @@ describe("replay", () => {
 
     const toBounces = await replayToEnd(client, { ...window(), endpointId: bounces.id });
     expect(toBounces).toMatchObject({ total: 2, delivered: 2, endpoint: { id: bounces.id } });
-    expect(verifiedEventIds(bounces.receiver, bounces.secret, before[1]!).sort()).toEqual([...bounced].sort());
+    expect(verifiedEventIds(bounces.receiver, bounces.secret, before[1]!).sort()).toEqual(
+      [...bounced].sort(),
+    );
 
     const onlyDelivered = await replayToEnd(client, { ...window(), eventTypes: ["email.delivered"] });
     expect(onlyDelivered).toMatchObject({ total: 2, delivered: 2, eventTypes: ["email.delivered"] });
@@ -210,7 +214,13 @@ describe("replay", () => {
     expect(again).toMatchObject({ status: "SUCCEEDED", attemptCount: 5 });
 
     const { delivery } = await client.ok(GetDeliveryDocument, { id: failed!.id });
-    expect(delivery!.attempts.map((a) => a.trigger)).toEqual(["SCHEDULED", "RETRY", "RETRY", "MANUAL", "MANUAL"]);
+    expect(delivery!.attempts.map((a) => a.trigger)).toEqual([
+      "SCHEDULED",
+      "RETRY",
+      "RETRY",
+      "MANUAL",
+      "MANUAL",
+    ]);
     expect(verifiedEventIds(ep.receiver, ep.secret, 0)).toEqual(Array(5).fill(failed!.event.id));
 
     const other = await hp.newWorkspace();
@@ -229,12 +239,16 @@ describe("replay", () => {
     const sentToA = ep.receiver.requests.length;
 
     const b = await hp.newWorkspace();
-    expect(await b.client.fails(ReplayEventsDocument, { input: { ...window(), endpointId: ep.id } })).toMatchObject({
+    expect(
+      await b.client.fails(ReplayEventsDocument, { input: { ...window(), endpointId: ep.id } }),
+    ).toMatchObject({
       code: "NOT_FOUND",
     });
     expect((await b.client.ok(GetReplayDocument, { id: replayOfA.id })).replay).toBeNull();
     expect((await b.client.ok(ListReplaysDocument, {})).replays.edges).toEqual([]);
-    expect(await b.client.fails(CancelReplayDocument, { id: replayOfA.id })).toMatchObject({ code: "NOT_FOUND" });
+    expect(await b.client.fails(CancelReplayDocument, { id: replayOfA.id })).toMatchObject({
+      code: "NOT_FOUND",
+    });
     expect(await listDeliveries(b.client)).toEqual([]);
 
     const ofB = await replayToEnd(b.client, window());
@@ -256,7 +270,9 @@ describe("replay", () => {
     });
     expect(await bad({ ...window(), endpointId: "ep_unknown" })).toMatchObject({ code: "NOT_FOUND" });
     expect(await bad({ ...window(), eventTypes: ["email.nope"] })).toMatchObject({ code: "BAD_USER_INPUT" });
-    expect(await client.fails(CancelReplayDocument, { id: "rpl_unknown" })).toMatchObject({ code: "NOT_FOUND" });
+    expect(await client.fails(CancelReplayDocument, { id: "rpl_unknown" })).toMatchObject({
+      code: "NOT_FOUND",
+    });
     expect((await client.ok(ListReplaysDocument, {})).replays.edges).toEqual([]);
 
     const exactly = await replayToEnd(client, { since: at(-MAX_SPAN_DAYS * DAY_MS), until: at(0) });

@@ -44,7 +44,10 @@ describe("retention", () => {
       "every delivery",
     );
     await prisma.event.updateMany({ where: { id: { in: [oldA, oldB] } }, data: { createdAt: daysAgo(10) } });
-    await prisma.event.update({ where: { id: sixDaysOld }, data: { createdAt: daysAgo(RETENTION_DAYS - 1) } });
+    await prisma.event.update({
+      where: { id: sixDaysOld },
+      data: { createdAt: daysAgo(RETENTION_DAYS - 1) },
+    });
     await prisma.deliveryAttempt.updateMany({
       where: { eventId: { in: [oldA, oldB, oldAttemptOnly] } },
       data: { createdAt: daysAgo(10) },
@@ -53,7 +56,8 @@ describe("retention", () => {
     const eventExists = async (id: string) => (await client.ok(GetEventDocument, { id })).event !== null;
 
     await waitFor(
-      async () => !(await eventExists(oldA)) && !(await eventExists(oldB)) && (await attemptsOf(oldAttemptOnly)) === 0,
+      async () =>
+        !(await eventExists(oldA)) && !(await eventExists(oldB)) && (await attemptsOf(oldAttemptOnly)) === 0,
       "old events and attempts to be pruned",
     );
     expect(await prisma.delivery.count({ where: { eventId: { in: [oldA, oldB] } } })).toBe(0);

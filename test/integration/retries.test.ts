@@ -9,6 +9,7 @@ import {
   TestEndpointDocument,
 } from "../generated/graphql.ts";
 import { deliveryOf, listDeliveries, waitForDeliveryStatus } from "../support/deliveries.ts";
+import { firstAttemptPerEvent, requestsFor } from "../support/eventRequests.ts";
 import type { GraphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 import { type Behaviour, type ReceivedRequest, type Receiver, startReceiver } from "../support/receiver.ts";
@@ -63,13 +64,13 @@ describe("retries, timeouts and endpoint health", () => {
     client = (await hp.newWorkspace()).client;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
     await hp?.stop();
+    await Promise.all(receivers.map((r) => r.close()));
   });
 
   it("retries a 500 and succeeds on the 200, logging both attempts", async () => {
-    const { endpointId } = await endpointAnswering((_req, i) =>
-      i === 0 ? { status: 500, body: "try later" } : { status: 200, body: "thanks" },
+    const { endpointId } = await endpointAnswering(
+      firstAttemptPerEvent({ status: 500, body: "try later" }, { status: 200, body: "thanks" }),
     );
     const { id } = await publishTo(endpointId);
     const delivery = await waitForDeliveryStatus(client, id, "SUCCEEDED");
@@ -89,7 +90,7 @@ describe("retries, timeouts and endpoint health", () => {
 
   it("fails a delivery after the last step of the schedule", async () => {
     const { receiver, endpointId } = await endpointAnswering(() => ({ status: 500 }));
-    const { id } = await publishTo(endpointId);
+    const { id, event } = await publishTo(endpointId);
     const delivery = await waitForDeliveryStatus(client, id, "FAILED");
 
     expect(delivery.attemptCount).toBe(SCHEDULE.length + 1);
@@ -99,11 +100,11 @@ describe("retries, timeouts and endpoint health", () => {
       [3, "RETRY", 500],
     ]);
     expect(delivery.nextAttemptAt).toBeNull();
-    expect(receiver.requests).toHaveLength(SCHEDULE.length + 1);
+    expect(requestsFor(receiver, event.id)).toHaveLength(SCHEDULE.length + 1);
   });
 
   it("fails an attempt at the timeout when the receiver hangs, then retries", async () => {
-    const { endpointId } = await endpointAnswering((_req, i) => (i === 0 ? "hang" : { status: 200 }));
+    const { endpointId } = await endpointAnswering(firstAttemptPerEvent("hang"));
     const { id } = await publishTo(endpointId);
     const delivery = await waitForDeliveryStatus(client, id, "SUCCEEDED");
 
@@ -121,7 +122,7 @@ describe("retries, timeouts and endpoint health", () => {
       status: 302,
       headers: { location: target.url },
     }));
-    const { id } = await publishTo(endpointId);
+    const { id, event } = await publishTo(endpointId);
     const delivery = await waitForDeliveryStatus(client, id, "FAILED");
 
     expect(delivery.attempts.length).toBeGreaterThan(0);
@@ -129,16 +130,16 @@ describe("retries, timeouts and endpoint health", () => {
       expect(attempt).toMatchObject({ succeeded: false, responseStatus: 302 });
       expect(attempt.error).toMatch(/redirect/);
     }
-    expect(target.requests).toHaveLength(0);
+    expect(requestsFor(target, event.id)).toHaveLength(0);
   });
 
   it("disables the endpoint at once on 410 Gone", async () => {
     const { receiver, endpointId } = await endpointAnswering(() => ({ status: 410 }));
-    const { id } = await publishTo(endpointId);
+    const { id, event } = await publishTo(endpointId);
     const delivery = await waitForDeliveryStatus(client, id, "FAILED");
 
     expect(delivery.attemptCount).toBe(1);
-    expect(receiver.requests).toHaveLength(1);
+    expect(requestsFor(receiver, event.id)).toHaveLength(1);
     const disabled = await disabledEndpoint(endpointId);
     expect(disabled.disabledReason).toMatch(/410/);
   });
@@ -159,7 +160,6 @@ describe("retries, timeouts and endpoint health", () => {
       const rows = await listDeliveries(client, { endpointId });
       return rows.every((d) => d.status === "FAILED");
     }, "every delivery to the disabled endpoint to be FAILED");
-    const sentBefore = receiver.requests.length;
 
     // A later event reaches a healthy endpoint but is not even offered to the disabled one.
     const healthy = await endpointAnswering(() => ({ status: 200 }));
@@ -167,11 +167,11 @@ describe("retries, timeouts and endpoint health", () => {
       input: { type: "email.delivered", data: { to: "b@example.com" } },
     });
     await waitFor(
-      () => healthy.receiver.requests.some((r) => r.headers["webhook-id"] === publishEvent.id),
+      () => requestsFor(healthy.receiver, publishEvent.id)[0],
       "the later event at the healthy endpoint",
     );
     expect(await listDeliveries(client, { eventId: publishEvent.id, endpointId })).toHaveLength(0);
-    expect(receiver.requests).toHaveLength(sentBefore);
+    expect(requestsFor(receiver, publishEvent.id)).toHaveLength(0);
 
     // The change is announced once, as an operational event.
     const events = await waitFor(async () => {
@@ -190,13 +190,16 @@ describe("retries, timeouts and endpoint health", () => {
     expect(testEndpoint).toMatchObject({ success: true, status: 202, body: "pong", error: null });
     expect(testEndpoint.durationMs).toBeGreaterThanOrEqual(0);
     expect(testEndpoint.attempt).toMatchObject({ trigger: "TEST", number: 1 });
-    expect(receiver.requests).toHaveLength(1);
-    expect(receiver.requests[0]!.headers["x-hookpost-event"]).toBe("webhook.test");
-    expect(JSON.parse(receiver.requests[0]!.body)).toMatchObject({ type: "webhook.test" });
+    const sent = JSON.parse(testEndpoint.attempt.requestBody) as { id: string };
+    expect(sent).toMatchObject({ type: "webhook.test" });
+    const received = requestsFor(receiver, sent.id);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.headers["x-hookpost-event"]).toBe("webhook.test");
   });
 
   it("does not count failing test sends toward disabling the endpoint", async () => {
-    const { receiver, endpointId } = await endpointAnswering(() => ({ status: 500, body: "broken" }));
+    // Each send is answered 500 "broken" by the receiver: the result shows it got there.
+    const { endpointId } = await endpointAnswering(() => ({ status: 500, body: "broken" }));
     const sends = FAILURE_THRESHOLD + 1;
     for (let i = 0; i < sends; i++) {
       // A sample of a real type too: still a test, never the endpoint's real traffic.
@@ -205,7 +208,6 @@ describe("retries, timeouts and endpoint health", () => {
       expect(testEndpoint).toMatchObject({ success: false, status: 500, body: "broken" });
       expect(testEndpoint.attempt.trigger).toBe("TEST");
     }
-    expect(receiver.requests).toHaveLength(sends);
     expect(await endpoint(endpointId)).toMatchObject({ enabled: true, consecutiveFailures: 0 });
     // Nor is a failed test send a real delivery running out of retries: no delivery.exhausted notice.
     const { events } = await client.ok(ListEventsDocument, { filter: { types: ["delivery.exhausted"] } });

@@ -5,12 +5,14 @@ import {
   DeleteEndpointDocument,
   EventTypesDocument,
   GetDeliveryDocument,
+  ListEventsDocument,
   PublishEventDocument,
   type PublishEventInput,
   PublishEventsDocument,
   UpdateEndpointDocument,
 } from "../generated/graphql.ts";
 import { deliveryOf, listDeliveries, waitForDeliveryStatus } from "../support/deliveries.ts";
+import { receivedOf, requestsFor } from "../support/eventRequests.ts";
 import type { GraphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 import { type Behaviour, type Receiver, startReceiver } from "../support/receiver.ts";
@@ -18,13 +20,6 @@ import { waitFor } from "../support/wait.ts";
 
 /** Many short retries, so a failing endpoint keeps being retried while a test watches. */
 const RETRY_SCHEDULE = Array(30).fill("150ms").join(",");
-
-/**
- * The distinct event ids a receiver got (webhook-id header), sorted. Distinct because delivery is
- * at-least-once: an attempt that times out on a busy machine is sent again.
- */
-const idsAt = (r: Receiver) =>
-  [...new Set(r.requests.map((req) => String(req.headers["webhook-id"])))].sort();
 
 describe("routing events to endpoints", () => {
   let hp: TestHookpost;
@@ -53,8 +48,8 @@ describe("routing events to endpoints", () => {
     client = (await hp.newWorkspace()).client;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
     await hp?.stop();
+    await Promise.all(receivers.map((r) => r.close()));
   });
 
   it("delivers by exact type, family prefix and wildcard", async () => {
@@ -66,17 +61,22 @@ describe("routing events to endpoints", () => {
     const bounced = await publish({ type: "email.bounced" });
     const opened = await publish({ type: "email.opened" });
     const dnsError = await publish({ type: "domain.dns_error" });
-    await waitFor(() => idsAt(all.receiver).length === 3, "the wildcard endpoint to get all three");
-    await waitFor(() => idsAt(prefix.receiver).length === 2, "the prefix endpoint to get both email events");
+    const published = [bounced, opened, dnsError];
     await waitFor(
-      () => idsAt(exact.receiver).length === 1 && idsAt(domainOnly.receiver).length === 1,
+      () => receivedOf(all.receiver, ...published).length === 3,
+      "the wildcard endpoint to get all three",
+    );
+    await waitFor(() => receivedOf(prefix.receiver, ...published).length === 2, "the prefix endpoint's two");
+    await waitFor(
+      () =>
+        receivedOf(exact.receiver, ...published).length === 1 &&
+        receivedOf(domainOnly.receiver, ...published).length === 1,
       "the rest",
     );
 
-    expect(idsAt(exact.receiver)).toEqual([bounced]);
-    expect(idsAt(prefix.receiver)).toEqual([bounced, opened].sort());
-    expect(idsAt(all.receiver)).toEqual([bounced, opened, dnsError].sort());
-    expect(idsAt(domainOnly.receiver)).toEqual([dnsError]);
+    expect(receivedOf(exact.receiver, ...published)).toEqual([bounced]);
+    expect(receivedOf(prefix.receiver, ...published)).toEqual([bounced, opened].sort());
+    expect(receivedOf(domainOnly.receiver, ...published)).toEqual([dnsError]);
     // Fan-out is decided when the event is accepted: one delivery per matching endpoint, none for the others.
     const fannedOut = (await listDeliveries(client, { eventId: bounced })).map((d) => d.endpoint.id);
     expect(fannedOut.sort()).toEqual([exact.id, prefix.id, all.id].sort());
@@ -88,18 +88,22 @@ describe("routing events to endpoints", () => {
     const doomed = await subscribe({ eventTypes: ["email.*"] });
 
     await client.ok(UpdateEndpointDocument, { id: doomed.id, input: { enabled: false } });
-    const notice = await waitFor(() => watcher.receiver.requests[0], "the endpoint.disabled notice");
+    const { events } = await client.ok(ListEventsDocument, { filter: { types: ["endpoint.disabled"] } });
+    const noticeId = events.edges[0]!.node.id;
+    const notice = await waitFor(
+      () => requestsFor(watcher.receiver, noticeId)[0],
+      "the endpoint.disabled notice",
+    );
     expect(notice.headers["x-hookpost-event"]).toBe("endpoint.disabled");
     expect(JSON.parse(notice.body)).toMatchObject({
       type: "endpoint.disabled",
       data: { endpointId: doomed.id },
     });
 
-    const noticeId = String(notice.headers["webhook-id"]);
     expect((await listDeliveries(client, { eventId: noticeId })).map((d) => d.endpoint.id)).toEqual([
       watcher.id,
     ]);
-    expect(all.receiver.requests).toHaveLength(0);
+    expect(requestsFor(all.receiver, noticeId)).toHaveLength(0);
   });
 
   it("filters by stream", async () => {
@@ -109,12 +113,15 @@ describe("routing events to endpoints", () => {
     const inStream = await publish({ type: "email.sent", stream: "marketing" });
     const otherStream = await publish({ type: "email.sent", stream: "transactional" });
     const noStream = await publish({ type: "email.sent" });
-    await waitFor(() => idsAt(everyStream.receiver).length === 3, "every event at the unfiltered endpoint");
-    await waitFor(() => idsAt(marketing.receiver).length === 1, "the marketing event");
+    const published = [inStream, otherStream, noStream];
+    await waitFor(
+      () => receivedOf(everyStream.receiver, ...published).length === 3,
+      "every event at the unfiltered endpoint",
+    );
+    await waitFor(() => receivedOf(marketing.receiver, ...published).length === 1, "the marketing event");
 
-    expect(idsAt(marketing.receiver)).toEqual([inStream]);
+    expect(receivedOf(marketing.receiver, ...published)).toEqual([inStream]);
     expect(await listDeliveries(client, { endpointId: marketing.id })).toHaveLength(1);
-    expect(idsAt(everyStream.receiver)).toEqual([inStream, otherStream, noStream].sort());
   });
 
   it("sends nothing to disabled endpoints", async () => {
@@ -122,10 +129,9 @@ describe("routing events to endpoints", () => {
     const enabled = await subscribe({ eventTypes: ["*"] });
 
     const eventId = await publish({ type: "email.delivered" });
-    await waitFor(() => idsAt(enabled.receiver).length === 1, "the enabled endpoint's delivery");
+    await waitFor(() => requestsFor(enabled.receiver, eventId)[0], "the enabled endpoint's delivery");
 
-    expect(idsAt(enabled.receiver)).toEqual([eventId]);
-    expect(disabled.receiver.requests).toHaveLength(0);
+    expect(requestsFor(disabled.receiver, eventId)).toHaveLength(0);
     expect(await listDeliveries(client, { endpointId: disabled.id })).toHaveLength(0);
   });
 
@@ -139,15 +145,17 @@ describe("routing events to endpoints", () => {
       publish({ type: "email.opened", idempotencyKey: "msg-2:opened" }),
     ]);
     const unkeyed = await publish({ type: "email.sent" });
-    // The unkeyed event is published last; once it has arrived, the others have had their chance.
-    await waitFor(() => idsAt(endpoint.receiver).includes(unkeyed), "the last event");
-    await waitFor(() => idsAt(endpoint.receiver).length >= 3, "every event");
+    await waitFor(
+      () => receivedOf(endpoint.receiver, first, racing[0], unkeyed).length === 3,
+      "every event at the endpoint",
+    );
 
     expect(again).toBe(first);
     expect(racing[1]).toBe(racing[0]);
     expect(await listDeliveries(client, { eventId: first })).toHaveLength(1);
     expect(await listDeliveries(client, { eventId: racing[0] })).toHaveLength(1);
-    expect(idsAt(endpoint.receiver)).toEqual([first, racing[0], unkeyed].sort());
+    const { events } = await client.ok(ListEventsDocument, {});
+    expect(events.edges).toHaveLength(3);
   });
 
   it("cancels pending deliveries when their endpoint is deleted", async () => {
@@ -158,16 +166,14 @@ describe("routing events to endpoints", () => {
     await waitForDeliveryStatus(client, pending.id, "RETRYING");
 
     expect(await client.ok(DeleteEndpointDocument, { id: doomed.id })).toEqual({ deleteEndpoint: doomed.id });
-    const controlAt = control.receiver.requests.length;
+    const controlRetries = () => requestsFor(control.receiver, eventId).length;
+    const controlAt = controlRetries();
     // An attempt already on the wire when the delete landed may still arrive; after that, silence.
-    await waitFor(() => control.receiver.requests.length >= controlAt + 2, "two more retries of the control");
-    const settled = doomed.receiver.requests.length;
-    await waitFor(
-      () => control.receiver.requests.length >= controlAt + 6,
-      "several more retries of the control",
-    );
+    await waitFor(() => controlRetries() >= controlAt + 2, "two more retries of the control");
+    const settled = requestsFor(doomed.receiver, eventId).length;
+    await waitFor(() => controlRetries() >= controlAt + 6, "several more retries of the control");
 
-    expect(doomed.receiver.requests).toHaveLength(settled);
+    expect(requestsFor(doomed.receiver, eventId)).toHaveLength(settled);
     expect((await client.ok(GetDeliveryDocument, { id: pending.id })).delivery).toBeNull();
   });
 
@@ -179,8 +185,11 @@ describe("routing events to endpoints", () => {
     });
 
     expect(publishEvents.map((e) => e.type)).toEqual(types);
-    await waitFor(() => idsAt(endpoint.receiver).length === types.length, "the whole batch");
-    expect(idsAt(endpoint.receiver)).toEqual(publishEvents.map((e) => e.id).sort());
+    const published = publishEvents.map((e) => e.id);
+    await waitFor(
+      () => receivedOf(endpoint.receiver, ...published).length === types.length,
+      "the whole batch",
+    );
   });
 
   it("lists the event catalog", async () => {

@@ -18,7 +18,7 @@ import {
 import { deliveryOf, listDeliveries, waitForDeliveryStatus } from "../support/deliveries.ts";
 import type { GraphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
-import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { type ReceivedRequest, type Receiver, startReceiver } from "../support/receiver.ts";
 
 /** The token with one signature character changed (not the last, whose low bits base64url decoding may drop). */
 const tamper = (token: string) => {
@@ -26,7 +26,14 @@ const tamper = (token: string) => {
   return token.slice(0, at) + (token[at] === "A" ? "B" : "A") + token.slice(at + 1);
 };
 
-type Tenant = { id: string; client: GraphqlClient; endpointId: string; eventId: string; deliveryId: string };
+type Tenant = {
+  id: string;
+  url: string;
+  client: GraphqlClient;
+  endpointId: string;
+  eventId: string;
+  deliveryId: string;
+};
 
 /** Every id-taking operation, run with another workspace's ids. */
 const mutationsOn = (ids: Tenant) =>
@@ -55,7 +62,7 @@ describe("tenancy and authentication", () => {
   async function tenant(name: string): Promise<Tenant> {
     const { id, client } = await hp.newWorkspace(name);
     const { createEndpoint } = await client.ok(CreateEndpointDocument, {
-      input: { url: receiver.url, eventTypes: ["*"], description: name },
+      input: { url: `${receiver.url}/${name}`, eventTypes: ["*"], description: name },
     });
     const { publishEvent } = await client.ok(PublishEventDocument, {
       input: { type: "email.sent", data: { tenant: name } },
@@ -65,11 +72,15 @@ describe("tenancy and authentication", () => {
     return {
       id,
       client,
+      url: createEndpoint.endpoint.url,
       endpointId: createEndpoint.endpoint.id,
       eventId: publishEvent.id,
       deliveryId: delivery.id,
     };
   }
+
+  /** Requests to the tenant's endpoint (its own path on the shared receiver). */
+  const sentFor = (t: Tenant) => (req: ReceivedRequest) => req.url === new URL(t.url).pathname;
 
   async function listedIds(client: GraphqlClient) {
     const [{ endpoints }, { events }, deliveries] = await Promise.all([
@@ -94,8 +105,8 @@ describe("tenancy and authentication", () => {
     b = await tenant("b");
   });
   afterAll(async () => {
-    await receiver?.close();
     await hp?.stop();
+    await receiver?.close();
   });
 
   it("answers null for another workspace's endpoint, event and delivery", async () => {
@@ -112,14 +123,14 @@ describe("tenancy and authentication", () => {
     const attemptsOf = async () =>
       (await a.client.ok(GetDeliveryDocument, { id: a.deliveryId })).delivery?.attemptCount;
     const attemptsBefore = await attemptsOf();
-    const sentBefore = receiver.requests.length;
+    const sentBefore = receiver.requests.filter(sentFor(a)).length;
     for (const [name, run] of mutationsOn(a)) {
       expect(await run(b.client), name).toMatchObject({ code: "NOT_FOUND" });
     }
     const { endpoint } = await a.client.ok(GetEndpointDocument, { id: a.endpointId });
     expect(endpoint).toMatchObject({ id: a.endpointId, description: "a" });
     expect(await attemptsOf()).toBe(attemptsBefore);
-    expect(receiver.requests).toHaveLength(sentBefore);
+    expect(receiver.requests.filter(sentFor(a))).toHaveLength(sentBefore);
   });
 
   it("never lists another workspace's rows", async () => {

@@ -5,7 +5,10 @@ import { sleep } from "./wait.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const LOG_LIMIT_CHARS = 200_000;
-const START_TIMEOUT_MS = 60_000;
+/** Generous: a process compiles its TypeScript (tsx) and migrates as it starts, slow on a busy machine. */
+const START_TIMEOUT_MS = 180_000;
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 export type HookpostProcess = {
   role: "api" | "worker";
@@ -15,7 +18,7 @@ export type HookpostProcess = {
   /** Everything the process wrote (stdout and stderr), for printing when a test fails. */
   logs(): string;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with how it ended. */
-  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(graceMs?: number): Promise<Exit>;
 };
 
 /** A port nobody listens on right now (the api needs to be told its port: PORT=0 would not say which it got). */
@@ -49,8 +52,14 @@ export async function spawnHookpost(
   };
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
+  // Should this process end without stopping it (a crash, an interrupted run), the child goes too.
+  const killChild = () => child.kill("SIGKILL");
+  process.once("exit", killChild);
+  const exited = new Promise<Exit>((resolve) =>
+    child.once("exit", (code, signal) => {
+      process.off("exit", killChild);
+      resolve({ code, signal });
+    }),
   );
   const proc: HookpostProcess = {
     role,
@@ -62,6 +71,7 @@ export async function spawnHookpost(
   const isUp = async () => {
     if (!port) return output.includes("Hookpost worker running");
     const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+    await res?.body?.cancel();
     return res?.status === 200;
   };
   try {
@@ -79,11 +89,7 @@ export async function spawnHookpost(
   return proc;
 }
 
-async function stopChild(
-  child: ChildProcess,
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
-  graceMs: number,
-) {
+async function stopChild(child: ChildProcess, exited: Promise<Exit>, graceMs: number) {
   if (child.exitCode === null && child.signalCode === null) {
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
