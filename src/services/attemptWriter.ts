@@ -22,7 +22,7 @@ export type DeliveryChange = Pick<
 
 export type AttemptWrite = { attempt: DeliveryAttempt; change: DeliveryChange };
 
-/** Attempts per statement; 18 parameters each keeps far below PostgreSQL's 65,535. */
+/** Attempts per statement. */
 const MAX_BATCH = 200;
 /** How long the first attempt of a batch waits for others to join it. */
 const MAX_DELAY_MS = 2;
@@ -45,41 +45,58 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
   });
 }
 
+/**
+ * One statement for the whole round. Each column travels as one array
+ * parameter (`unnest`), so the statement has the same 25 parameters whatever
+ * the number of rows, and one row per attempt feeds both the INSERT and the
+ * UPDATE.
+ */
 function writeRound(prisma: Db, writes: AttemptWrite[]) {
-  const attempts = writes.map(
-    ({ attempt: a }) => Prisma.sql`(
-    ${a.id}, ${a.workspaceId}, ${a.deliveryId}, ${a.eventId}, ${a.endpointId}, ${a.number}::int,
-    ${a.trigger}::"AttemptTrigger", ${a.url}, ${json(a.requestHeaders)}::jsonb, ${a.requestBody},
-    ${a.responseStatus}::int, ${json(a.responseHeaders)}::jsonb, ${a.responseBody}, ${a.error},
-    ${a.durationMs}::int, ${a.succeeded}::boolean, ${timestamp(a.startedAt)}::timestamp(3),
-    ${timestamp(a.createdAt)}::timestamp(3))`,
-  );
-  const changes = writes.map(
-    ({ attempt: a, change: c }) => Prisma.sql`(
-    ${a.deliveryId}, ${c.status}, ${c.retryStep}::int, ${timestamp(c.nextAttemptAt)}, ${c.trigger},
-    ${timestamp(a.createdAt)}, ${c.lastResponseStatus}::int, ${c.lastError}, ${timestamp(c.succeededAt)})`,
-  );
+  const column = <T>(value: (write: AttemptWrite) => T) => writes.map(value);
+  const attempt = <T>(value: (a: DeliveryAttempt) => T) => column((w) => value(w.attempt));
+  const change = <T>(value: (c: DeliveryChange) => T) => column((w) => value(w.change));
   return prisma.$queryRaw<Delivery[]>`
-    WITH inserted AS (
+    WITH v AS (
+      SELECT * FROM unnest(
+        ${attempt((a) => a.id)}::text[], ${attempt((a) => a.workspaceId)}::text[],
+        ${attempt((a) => a.deliveryId)}::text[], ${attempt((a) => a.eventId)}::text[],
+        ${attempt((a) => a.endpointId)}::text[], ${attempt((a) => a.number)}::int[],
+        ${attempt((a) => a.trigger)}::text[], ${attempt((a) => a.url)}::text[],
+        ${attempt((a) => json(a.requestHeaders))}::text[], ${attempt((a) => a.requestBody)}::text[],
+        ${attempt((a) => a.responseStatus)}::int[], ${attempt((a) => json(a.responseHeaders))}::text[],
+        ${attempt((a) => a.responseBody)}::text[], ${attempt((a) => a.error)}::text[],
+        ${attempt((a) => a.durationMs)}::int[], ${attempt((a) => a.succeeded)}::boolean[],
+        ${attempt((a) => timestamp(a.startedAt))}::text[], ${attempt((a) => timestamp(a.createdAt))}::text[],
+        ${change((c) => c.status)}::text[], ${change((c) => c.retryStep)}::int[],
+        ${change((c) => timestamp(c.nextAttemptAt))}::text[], ${change((c) => c.trigger)}::text[],
+        ${change((c) => c.lastResponseStatus)}::int[], ${change((c) => c.lastError)}::text[],
+        ${change((c) => timestamp(c.succeededAt))}::text[]
+      ) AS v(id, workspace_id, delivery_id, event_id, endpoint_id, number, trigger, url, request_headers,
+        request_body, response_status, response_headers, response_body, error, duration_ms, succeeded,
+        started_at, created_at, status, retry_step, next_attempt_at, next_trigger, last_response_status,
+        last_error, succeeded_at)
+    ), inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
         "trigger", "url", "requestHeaders", "requestBody", "responseStatus", "responseHeaders",
         "responseBody", "error", "durationMs", "succeeded", "startedAt", "createdAt")
-      VALUES ${Prisma.join(attempts)}
+      SELECT id, workspace_id, delivery_id, event_id, endpoint_id, number, trigger::"AttemptTrigger", url,
+        request_headers::jsonb, request_body, response_status, response_headers::jsonb, response_body, error,
+        duration_ms, succeeded, started_at::timestamp(3), created_at::timestamp(3)
+      FROM v
     )
     UPDATE "Delivery" AS d SET
       "status" = v.status::"DeliveryStatus",
       "retryStep" = v.retry_step,
       "nextAttemptAt" = v.next_attempt_at::timestamp(3),
-      "trigger" = v.trigger::"AttemptTrigger",
+      "trigger" = v.next_trigger::"AttemptTrigger",
       "attempts" = d."attempts" + 1,
-      "lastAttemptAt" = v.at::timestamp(3),
-      "lastResponseStatus" = v.response_status,
-      "lastError" = v.error::text,
+      "lastAttemptAt" = v.created_at::timestamp(3),
+      "lastResponseStatus" = v.last_response_status,
+      "lastError" = v.last_error,
       "succeededAt" = COALESCE(v.succeeded_at::timestamp(3), d."succeededAt"),
-      "updatedAt" = v.at::timestamp(3)
-    FROM (VALUES ${Prisma.join(changes)})
-      AS v(id, status, retry_step, next_attempt_at, trigger, at, response_status, error, succeeded_at)
-    WHERE d."id" = v.id
+      "updatedAt" = v.created_at::timestamp(3)
+    FROM v
+    WHERE d."id" = v.delivery_id
     RETURNING d.*`;
 }
 

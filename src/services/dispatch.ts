@@ -1,6 +1,6 @@
-import { type Batcher, createBatcher } from "../db/batcher.ts";
+import type { Batcher } from "../db/batcher.ts";
 import type { Db } from "../db/client.ts";
-import type { Delivery, DeliveryAttempt, Prisma } from "../db/generated/client.ts";
+import type { Delivery, DeliveryAttempt } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { eventBody } from "../delivery/payload.ts";
@@ -14,6 +14,7 @@ import {
   createFailureCounter,
   type EndpointHealth,
 } from "./attemptWriter.ts";
+import { createDeliveryLoader, type LoadedDelivery } from "./deliveryLoader.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
 import { publishEndpointChange, recordOperationalEvent } from "./operational.ts";
@@ -33,14 +34,6 @@ export type DispatchResult =
       retryDelayMs: number | null;
       result: SendResult;
     };
-
-const LOAD = {
-  event: true,
-  endpoint: true,
-  replay: { select: { status: true, endpointId: true } },
-} satisfies Prisma.DeliveryInclude;
-
-type LoadedDelivery = Prisma.DeliveryGetPayload<{ include: typeof LOAD }>;
 
 const ACTIVE = new Set(["PENDING", "RETRYING"]);
 
@@ -62,18 +55,7 @@ function batchesOf(prisma: Db): Batches {
   let batches = batchesByClient.get(prisma);
   if (!batches) {
     batches = {
-      load: createBatcher({
-        maxBatch: 500,
-        maxDelayMs: 0,
-        async runBatch(ids) {
-          const rows = await prisma.delivery.findMany({
-            where: { id: { in: [...new Set(ids)] } },
-            include: LOAD,
-          });
-          const byId = new Map(rows.map((row) => [row.id, row]));
-          return ids.map((id) => byId.get(id) ?? null);
-        },
-      }),
+      load: createDeliveryLoader(prisma),
       record: createAttemptWriter(prisma),
       countFailure: createFailureCounter(prisma),
     };

@@ -14,9 +14,9 @@ import { eventTypeMatches, isKnownEventType, streamMatches } from "./eventTypes.
  *
  * requestReplay stores a QUEUED Replay and enqueues a job on the replay queue;
  * runReplay (that job) walks the events in keyset batches, creates or resets
- * the deliveries (trigger REPLAY, replayId = the replay) with a few set-based
- * queries per batch, enqueues them, then watches them until none is PENDING or
- * RETRYING. Every count or status change is published on "replay-progress".
+ * their deliveries (trigger REPLAY, replayId = the replay) with one set-based
+ * statement per batch, enqueues them, then watches them until none is PENDING
+ * or RETRYING. Every count or status change is published on "replay-progress".
  */
 
 export type ReplayEventsInput = {

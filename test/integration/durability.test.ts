@@ -9,22 +9,28 @@ import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
 const EVENTS = 20;
+/** Recovery waits for the sweeper and a few retry steps; on a loaded machine that takes a while. */
+const RECOVERY_TIMEOUT_MS = 90_000;
 
 /**
  * What a Redis flush does to one Hookpost, without touching the other test
  * files sharing this Redis: deletes every key of its prefix (BullMQ's
- * `{prefix}…` and the pub/sub / sweeper `prefix:…`). Returns the deleted keys.
+ * `{prefix}…` and the pub/sub / sweeper `prefix:…`) in one atomic script, as a
+ * flush would — a key-by-key delete racing the worker could leave a job's hash
+ * without its queue entry, a state no real flush produces. Returns the deleted keys.
  */
+const DELETE_MATCHING = `
+local deleted = {}
+for _, pattern in ipairs(ARGV) do
+  for _, key in ipairs(redis.call("KEYS", pattern)) do
+    redis.call("DEL", key)
+    deleted[#deleted + 1] = key
+  end
+end
+return deleted`;
+
 async function deleteKeysOf(redis: Redis, prefix: string): Promise<string[]> {
-  const deleted: string[] = [];
-  for (const pattern of [`{${prefix}}*`, `${prefix}:*`]) {
-    for await (const keys of redis.scanStream({ match: pattern, count: 1_000 }) as AsyncIterable<string[]>) {
-      if (keys.length === 0) continue;
-      await redis.del(...keys);
-      deleted.push(...keys);
-    }
-  }
-  return deleted;
+  return (await redis.eval(DELETE_MATCHING, 0, `{${prefix}}*`, `${prefix}:*`)) as string[];
 }
 
 async function publishBatch(client: GraphqlClient): Promise<string[]> {
@@ -48,10 +54,14 @@ async function expectAllDelivered(
   eventIds: string[],
   answeredOk: () => Set<string>,
 ) {
-  await waitFor(async () => {
-    const rows = await listDeliveries(client, { endpointId });
-    return rows.length === eventIds.length && rows.every((d) => d.status === "SUCCEEDED");
-  }, "every delivery to succeed");
+  await waitFor(
+    async () => {
+      const rows = await listDeliveries(client, { endpointId });
+      return rows.length === eventIds.length && rows.every((d) => d.status === "SUCCEEDED");
+    },
+    "every delivery to succeed",
+    RECOVERY_TIMEOUT_MS,
+  );
   const received = answeredOk();
   expect(eventIds.filter((id) => !received.has(id))).toEqual([]);
 }
@@ -99,15 +109,21 @@ describe("durability", () => {
       await hp?.stop();
     });
 
-    it("the sweeper re-enqueues them from the database and none is lost", async () => {
+    it("the sweeper re-enqueues them from the database and none is lost", {
+      timeout: 2 * RECOVERY_TIMEOUT_MS,
+    }, async () => {
       const client = hp.workspace.client;
       const { receiver, fix, accepted } = await brokenReceiver("fail");
       const endpointId = await endpointFor(client, receiver);
       const eventIds = await publishBatch(client);
-      const pending = await waitFor(async () => {
-        const rows = await listDeliveries(client, { endpointId });
-        return rows.length === EVENTS && rows.every((d) => d.status === "RETRYING") ? rows : null;
-      }, "every delivery to have failed once");
+      const pending = await waitFor(
+        async () => {
+          const rows = await listDeliveries(client, { endpointId });
+          return rows.length === EVENTS && rows.every((d) => d.status === "RETRYING") ? rows : null;
+        },
+        "every delivery to have failed once",
+        RECOVERY_TIMEOUT_MS,
+      );
 
       const deleted = await deleteKeysOf(redis, hp.config.redis.prefix);
       // Each delivery's job (job id = delivery id) was in Redis and is gone now.
@@ -133,7 +149,9 @@ describe("durability", () => {
       await db?.drop();
     });
 
-    it("a new instance on the same database delivers everything", async () => {
+    it("a new instance on the same database delivers everything", {
+      timeout: 2 * RECOVERY_TIMEOUT_MS,
+    }, async () => {
       // Few concurrent attempts and a short timeout: some requests are held when the
       // worker stops, others have not started yet.
       first = await startTestHookpost({ db, env: { WORKER_CONCURRENCY: "4", DELIVERY_TIMEOUT_MS: "1000" } });
