@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestHookpost, startTestHookpost } from "../support/hookpost.ts";
+import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 
 describe("HTTP routes", () => {
   let hp: TestHookpost;

@@ -148,10 +148,11 @@ describe("input validation", () => {
       // DNS cannot be changed from a test, so the stored URL is pointed at a name that now
       // resolves to loopback (what a DNS change after validation does). The API refuses
       // "localhost" itself; the connect-time guard must refuse it too.
-      const port = new URL(receiver.url).port;
+      const target = new URL(receiver.url);
+      target.hostname = "localhost";
       await hp.db.prisma.endpoint.update({
         where: { id: createEndpoint.endpoint.id },
-        data: { url: `http://localhost:${port}/hooks` },
+        data: { url: target.toString() },
       });
       const { publishEvent } = await client.ok(PublishEventDocument, {
         input: { type: "email.sent", data: { to: "a@example.com" } },

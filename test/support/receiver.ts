@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -22,7 +23,14 @@ export async function startReceiver(
   const requests: ReceivedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let decide = respond;
+  // A path of its own: a request for a receiver that used this port before
+  // (another test's retries) is answered 404 and not recorded.
+  const path = `/hooks/${randomBytes(6).toString("hex")}`;
   const server = createServer((req, res) => {
+    if (req.url !== path) {
+      res.writeHead(404).end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -47,7 +55,7 @@ export async function startReceiver(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hooks`,
+    url: `http://127.0.0.1:${port}${path}`,
     requests,
     setBehaviour(next: (req: ReceivedRequest, index: number) => Behaviour) {
       decide = next;
