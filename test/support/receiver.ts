@@ -23,11 +23,11 @@ export async function startReceiver(
   const requests: ReceivedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   let decide = respond;
-  // A path of its own: a request for a receiver that used this port before
-  // (another test's retries) is answered 404 and not recorded.
-  const path = `/hooks/${randomBytes(6).toString("hex")}`;
+  // A path prefix of its own: a request for a receiver that used this port
+  // before (another test's retries) is answered 404 and not recorded.
+  const prefix = `/r-${randomBytes(6).toString("hex")}/`;
   const server = createServer((req, res) => {
-    if (req.url !== path) {
+    if (!req.url?.startsWith(prefix)) {
       res.writeHead(404).end();
       return;
     }
@@ -55,7 +55,7 @@ export async function startReceiver(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}${path}`,
+    url: `http://127.0.0.1:${port}${prefix}hooks`,
     requests,
     setBehaviour(next: (req: ReceivedRequest, index: number) => Behaviour) {
       decide = next;
