@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { availableParallelism, loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/logger.ts";
@@ -96,6 +97,9 @@ async function main() {
   const runtime = await openRuntime(config, createLogger(config));
   const { deps } = runtime;
   const workers = startWorkers(deps);
+  // Ctrl-C stops the run but still drops the scratch database and the Redis keys.
+  const interrupted = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => interrupted.abort());
   try {
     const until = new Date();
     const since = new Date(until.getTime() - SPAN_MS);
@@ -105,18 +109,24 @@ async function main() {
     const baselineMb = peakRssMb();
 
     const started = Date.now();
+    const cpuAtStart = process.cpuUsage();
     const { id } = await requestReplay(deps, "ws_bench", { since, until });
     let enqueuedS: number | null = null;
+    let enqueueCpuS = 0;
     for (;;) {
       const r = await deps.prisma.replay.findUniqueOrThrow({ where: { id } });
-      if (enqueuedS === null && r.enqueued >= EVENTS) enqueuedS = seconds(started);
+      if (enqueuedS === null && r.enqueued >= EVENTS) {
+        enqueuedS = seconds(started);
+        const cpu = process.cpuUsage(cpuAtStart);
+        enqueueCpuS = (cpu.user + cpu.system) / 1e6;
+      }
       console.log(
         `${seconds(started).toFixed(1).padStart(6)} s  ${r.status.padEnd(9)} enqueued ${r.enqueued}/${r.total}` +
           `  delivered ${r.delivered}  failed ${r.failed}  received ${await receiver.received()}` +
           `  peak RSS ${peakRssMb().toFixed(0)} MB  heap ${(process.memoryUsage().heapUsed / 1_048_576).toFixed(0)} MB`,
       );
       if (r.status !== "QUEUED" && r.status !== "RUNNING") break;
-      if (process.env.ZZ_WALK_ONLY && enqueuedS !== null) { (globalThis as any).gc?.(); console.log("after gc", process.memoryUsage()); break; }
+      if (interrupted.signal.aborted) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     const completedS = seconds(started);
@@ -126,11 +136,13 @@ async function main() {
       [
         "",
         `events replayed:          ${EVENTS}`,
-        `time to enqueue all:      ${enqueuedS?.toFixed(1)} s   (target < ${TARGET_S} s)`,
+        `time to enqueue all:      ${enqueuedS?.toFixed(1)} s   (target < ${TARGET_S} s;` +
+          ` ${enqueueCpuS.toFixed(1)} s of CPU in this process, deliveries included)`,
         `time to COMPLETED:        ${completedS.toFixed(1)} s`,
         `peak RSS of this process: ${rssMb.toFixed(0)} MB   (target < ${TARGET_MB} MB;` +
           ` ${baselineMb.toFixed(0)} MB before the replay started)`,
         `targets met:              ${met ? "yes" : "NO"}`,
+        `machine:                  ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}`,
       ].join("\n"),
     );
   } finally {

@@ -185,8 +185,8 @@ async function main(): Promise<void> {
   const began = Date.now();
   const { rows, targets, file } = await runBench({
     quick,
-    events: values.events ? Number(values.events) : quick ? 1_500 : 30_000,
-    soakSeconds: values.soak ? Number(values.soak) : quick ? 3 : 60,
+    events: values.events ? Number(values.events) : quick ? 600 : 30_000,
+    soakSeconds: values.soak ? Number(values.soak) : quick ? 2 : 60,
     profileDir: values.profile ? `${results}profiles-${stamp}` : undefined,
     out: values.out ?? `${results}${stamp}${quick ? "-quick" : ""}.json`,
     progress: (message) =>

@@ -1,10 +1,6 @@
 import type { Db } from "../db/client.ts";
 import type { Prisma } from "../db/generated/client.ts";
 
-export type NewEvent = Pick<
-  Prisma.EventCreateManyInput,
-  "id" | "type" | "stream" | "occurredAt" | "idempotencyKey"
-> & { id: string; payload: unknown };
 export type NewDelivery = { id: string; eventId: string; endpointId: string; eventType: string };
 
 /**
@@ -22,7 +18,8 @@ export async function insertEventsAndDeliveries(
   prisma: Db,
   workspaceId: string,
   now: Date,
-  events: readonly NewEvent[],
+  /** Each with its id set. */
+  events: readonly Prisma.EventCreateManyInput[],
   deliveries: readonly NewDelivery[],
 ): Promise<string[]> {
   const at = now.toISOString();
@@ -32,7 +29,7 @@ export async function insertEventsAndDeliveries(
       SELECT id, ${workspaceId}, type, stream, payload::jsonb, occurred_at::timestamp(3), idempotency_key,
         ${at}::timestamp(3)
       FROM unnest(
-        ${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[],
+        ${events.map((e) => e.id!)}::text[], ${events.map((e) => e.type)}::text[],
         ${events.map((e) => e.stream ?? null)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::text[],
         ${events.map((e) => new Date(e.occurredAt ?? now).toISOString())}::text[],
         ${events.map((e) => e.idempotencyKey ?? null)}::text[]

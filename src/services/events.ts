@@ -3,6 +3,7 @@ import type { Deps } from "../deps.ts";
 import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { deliveryJob } from "../queue/queues.ts";
+import { insertEventsAndDeliveries, type NewDelivery } from "./eventInserts.ts";
 import { eventTypeMatches, isKnownEventType, OPERATIONAL_EVENT_TYPES, streamMatches } from "./eventTypes.ts";
 
 export type PublishEventInput = {
@@ -62,7 +63,7 @@ export async function publishEvents(
 
 /**
  * Writes events and one PENDING delivery per matching endpoint in one
- * transaction, then enqueues the deliveries. If enqueueing fails (Redis down)
+ * statement, then enqueues the deliveries. If enqueueing fails (Redis down)
  * the events are still accepted: the sweeper enqueues due deliveries that
  * Redis does not hold, so nothing accepted is lost.
  *
@@ -87,41 +88,28 @@ export async function recordEvents(
       createdAt: now,
     }),
   );
-  const deliveryIds = await deps.prisma.$transaction(async (tx) => {
-    const inserted = await tx.event.createManyAndReturn({
-      data: rows,
-      skipDuplicates: true,
-      select: { id: true },
-    });
-    const insertedIds = new Set(inserted.map((e) => e.id));
-    const fresh = rows.filter((r) => insertedIds.has(r.id!));
-    if (fresh.length === 0) return [];
-    const endpoints = await tx.endpoint.findMany({
-      where: { workspaceId, enabled: true },
-      select: { id: true, eventTypes: true, streams: true },
-    });
-    const deliveries: Prisma.DeliveryCreateManyInput[] = [];
-    for (const event of fresh) {
-      for (const endpoint of endpoints) {
-        if (
-          !eventTypeMatches(endpoint.eventTypes, event.type) ||
-          !streamMatches(endpoint.streams, event.stream ?? null)
-        )
-          continue;
-        deliveries.push({
-          id: newId("delivery", now.getTime()),
-          workspaceId,
-          eventId: event.id!,
-          endpointId: endpoint.id,
-          eventType: event.type,
-          nextAttemptAt: now,
-          createdAt: now,
-        });
-      }
-    }
-    if (deliveries.length > 0) await tx.delivery.createMany({ data: deliveries });
-    return deliveries.map((d) => d.id!);
+  const endpoints = await deps.prisma.endpoint.findMany({
+    where: { workspaceId, enabled: true },
+    select: { id: true, eventTypes: true, streams: true },
   });
+  const deliveries: NewDelivery[] = [];
+  for (const event of rows) {
+    for (const endpoint of endpoints) {
+      if (
+        !eventTypeMatches(endpoint.eventTypes, event.type) ||
+        !streamMatches(endpoint.streams, event.stream ?? null)
+      )
+        continue;
+      deliveries.push({
+        id: newId("delivery", now.getTime()),
+        eventId: event.id!,
+        endpointId: endpoint.id,
+        eventType: event.type,
+      });
+    }
+  }
+  // Events already stored under their idempotency key are skipped, and their deliveries with them.
+  const deliveryIds = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows, deliveries);
   await enqueueDeliveries(deps, deliveryIds);
   return resolveEvents(deps, workspaceId, rows);
 }

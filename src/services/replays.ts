@@ -134,20 +134,24 @@ export async function findReplay(deps: Deps, workspaceId: string, id: string): P
  * delivery pipeline skips. A finished replay is returned unchanged.
  */
 export async function cancelReplay(deps: Deps, workspaceId: string, id: string): Promise<Replay> {
-  const cancelled = await deps.prisma.$transaction(async (tx) => {
-    // Waits for a batch being claimed (it holds this row), so the update below also catches that batch.
-    const [replay] = await tx.replay.updateManyAndReturn({
-      where: { id, workspaceId, status: { in: ACTIVE } },
-      data: { status: "CANCELLED", finishedAt: new Date() },
-    });
-    if (!replay) return null;
-    await tx.delivery.updateMany({
-      where: { replayId: id, status: { in: UNFINISHED_DELIVERY } },
-      data: { status: "CANCELLED", nextAttemptAt: null },
-    });
-    const { delivered, failed } = await outcomeCounts(tx, id);
-    return tx.replay.update({ where: { id }, data: { delivered, failed } });
-  });
+  const cancelled = await deps.prisma.$transaction(
+    async (tx) => {
+      // Waits for a batch being claimed (it holds this row), so the update below also catches that batch.
+      const [replay] = await tx.replay.updateManyAndReturn({
+        where: { id, workspaceId, status: { in: ACTIVE } },
+        data: { status: "CANCELLED", finishedAt: new Date() },
+      });
+      if (!replay) return null;
+      await tx.delivery.updateMany({
+        where: { replayId: id, status: { in: UNFINISHED_DELIVERY } },
+        data: { status: "CANCELLED", nextAttemptAt: null },
+      });
+      const { delivered, failed } = await outcomeCounts(tx, id);
+      return tx.replay.update({ where: { id }, data: { delivered, failed } });
+    },
+    // A big replay has many deliveries to cancel, behind a busy pool: more than Prisma's default 2 s / 5 s.
+    { maxWait: 10_000, timeout: 60_000 },
+  );
   if (cancelled) {
     publishProgress(deps, cancelled);
     return cancelled;
@@ -208,7 +212,8 @@ type Target = { id: string; eventTypes: string[]; streams: string[] };
 type Cursor = { createdAt: Date; id: string };
 /** Deliveries claimed from one batch of events, and where the walk goes on from. */
 type Batch = {
-  deliveryIds: string[] /** Of those, the ones with a delayed retry job. */;
+  deliveryIds: string[];
+  /** Of those, the ones that were RETRYING: they have a delayed job in the queue. */
   retrying: string[];
   next: Cursor;
 };

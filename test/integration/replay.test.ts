@@ -32,6 +32,8 @@ describe("replay", () => {
         RETRY_SCHEDULE: "100ms,100ms",
         // Failures here are on purpose; no endpoint should be disabled for them.
         ENDPOINT_FAILURE_THRESHOLD: "0",
+        // Receivers answer at once; only a very busy machine could time out, and a retry would add a request.
+        DELIVERY_TIMEOUT_MS: "10000",
         REPLAY_MAX_SPAN_DAYS: String(MAX_SPAN_DAYS),
         REPLAY_BATCH_SIZE: "3",
         // A 429 then waits an hour: a RETRYING delivery that only a replay can hurry.
@@ -98,7 +100,10 @@ describe("replay", () => {
     until: new Date(Date.now() + HOUR_MS).toISOString(),
   });
 
-  it("replays a day's failed deliveries once the receiver is fixed, and only those", async () => {
+  // Two replays plus the retries that fail the deliveries first: more than the default on a slow machine.
+  it("replays a day's failed deliveries once the receiver is fixed, and only those", {
+    timeout: 60_000,
+  }, async () => {
     const { client } = await hp.newWorkspace();
     let broken = false;
     const ep = await endpoint(client, { respond: () => ({ status: broken ? 500 : 200 }) });
@@ -259,7 +264,8 @@ describe("replay", () => {
 
   it("rejects bad input with clear codes", async () => {
     const { client } = await hp.newWorkspace();
-    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const now = Date.now();
+    const at = (ms: number) => new Date(now + ms).toISOString();
     const bad = (input: ReplayEventsInput) => client.fails(ReplayEventsDocument, { input });
 
     expect(await bad({ since: at(0), until: at(0) })).toMatchObject({ code: "BAD_USER_INPUT" });

@@ -1,0 +1,63 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Row } from "../../bench/report.ts";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs a command in the repo; resolves with its exit code and output. */
+function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: REPO, env: process.env });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}
+
+/** The benchmark in smoke mode, so it never rots: every scenario runs end to end and delivers. */
+describe("npm run bench -- --quick", () => {
+  const out = join(tmpdir(), `hookpost-bench-${randomBytes(6).toString("hex")}.json`);
+  afterAll(async () => {
+    await rm(out, { force: true });
+  });
+
+  it("runs every scenario against a real api, worker and receiver", { timeout: 180_000 }, async () => {
+    const { code, output } = await run(["--import", "tsx", "bench/run.ts", "--quick", "--out", out]);
+    expect(code, output).toBe(0);
+
+    const { rows } = JSON.parse(await readFile(out, "utf8")) as { rows: Row[] };
+    const byName = new Map(rows.map((row) => [row.scenario, row]));
+    expect([...byName.keys()]).toEqual([
+      "ceiling",
+      "e2e",
+      "e2e-latency",
+      "fanout",
+      "failing-mix",
+      "soak",
+      "worker-rss",
+    ]);
+    for (const name of ["ceiling", "e2e", "e2e-latency", "fanout", "failing-mix", "soak"]) {
+      expect(byName.get(name)!.count, name).toBeGreaterThan(0);
+      expect(byName.get(name)!.perSecond, name).toBeGreaterThan(0);
+    }
+    // Every e2e delivery succeeded once, and its attempt is in the database.
+    expect(byName.get("e2e")!.detail).toMatchObject({ notSucceeded: 0, duplicates: 0 });
+    expect(byName.get("e2e")!.ofCeiling).toBeGreaterThan(0);
+    expect(byName.get("e2e-latency")!.p99Ms).toBeGreaterThan(0);
+    // The failing endpoints were tried, the healthy ones still delivered.
+    expect(byName.get("failing-mix")!.detail.failing500).toBeGreaterThan(0);
+    expect(byName.get("failing-mix")!.detail.failingHang).toBeGreaterThan(0);
+    expect(byName.get("worker-rss")!.detail.peakMb).toBeGreaterThan(0);
+    expect(output).toContain("| scenario |");
+  });
+});
