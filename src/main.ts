@@ -1,5 +1,4 @@
 import type { Config } from "./config.ts";
-import { buildApp } from "./http/server.ts";
 import type { Logger } from "./logger.ts";
 import { startWorkers } from "./queue/workers.ts";
 import { openRuntime } from "./runtime.ts";
@@ -27,8 +26,9 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
     }
   }
 
+  // Loaded only for the api role: a worker-only process never builds the GraphQL schema (~90 MB).
   const app = roles.includes("api")
-    ? buildApp(deps, createAuthenticator(deps.prisma, config), {
+    ? (await import("./http/server.ts")).buildApp(deps, createAuthenticator(deps.prisma, config), {
         ready: () => ready,
         redisPing: runtime.redisPing,
       })

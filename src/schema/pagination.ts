@@ -41,8 +41,13 @@ export function pageQuery(args: PageArgs) {
     first,
     take: first + 1,
     orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }],
+    // The redundant `lte` bound is what lets PostgreSQL start the index scan at
+    // the cursor: it cannot use the OR alone, and would scan every newer row.
     where: after
-      ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+      ? {
+          createdAt: { lte: after.createdAt },
+          OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+        }
       : {},
   };
 }
