@@ -36,8 +36,6 @@ export type DispatchResult =
     };
 
 const ACTIVE = new Set(["PENDING", "RETRYING"]);
-const DBG = { start: 0, loaded: 0, sent: 0, recorded: 0, done: 0 };
-if (process.env.HP_DEBUG) setInterval(() => console.error("DBG", JSON.stringify(DBG)), 5000).unref();
 
 /**
  * The worker runs many attempts at once; their reads and writes are batched
@@ -76,9 +74,7 @@ export async function deliverAttempt(
   deliveryId: string,
   opts: { trigger?: "MANUAL" | "TEST"; signal?: AbortSignal } = {},
 ): Promise<DispatchResult> {
-  DBG.start++;
   const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
-  DBG.loaded++;
   if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
   if (!opts.trigger) {
     if (!ACTIVE.has(delivery.status)) return { kind: "skipped", reason: `delivery is ${delivery.status}` };
@@ -112,9 +108,7 @@ export async function deliverAttempt(
     custom: delivery.endpoint.headers as Record<string, string>,
   });
   const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
-  DBG.sent++;
   const r = await recordAttempt(deps, delivery, trigger, startedAt, headers, body, result);
-  DBG.done++;
   return r;
 }
 
@@ -178,7 +172,6 @@ async function recordAttempt(
       succeededAt: result.ok ? now : null,
     },
   });
-  DBG.recorded++;
   if (!updated) throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
   deps.pubsub.publish("delivery-attempt", delivery.workspaceId, {
     ...attempt,
