@@ -38,6 +38,8 @@ export type HttpSender = {
   close(): Promise<void>;
 };
 
+const CONNECTIONS_PER_ORIGIN = 128;
+
 /**
  * Sends delivery attempts. One undici Agent for the whole process keeps a
  * keep-alive pool per origin, so a busy endpoint reuses its connections.
@@ -52,7 +54,10 @@ export function createHttpSender(opts: {
 }): HttpSender {
   const policy = createAddressPolicy(opts.outboundAllow);
   const agent = new Agent({
-    connections: opts.connections,
+    // A worker runs hundreds of attempts at once; to one host they share this many
+    // keep-alive connections (the rest wait their turn) instead of opening a socket each.
+    connections: opts.connections ?? CONNECTIONS_PER_ORIGIN,
+    pipelining: 1,
     connect: { lookup: createGuardedLookup(policy), timeout: opts.timeoutMs },
   });
 
@@ -87,50 +92,67 @@ export function createHttpSender(opts: {
     // long-lived signal (e.g. a worker's shutdown signal) that is never freed.
     const controller = new AbortController();
     let timedOut = false;
+    let status: number | null = null;
+    // undici settles an aborted request only once its connection attempt has, and a
+    // connect can hang (a receiver whose accept queue overflowed drops the SYN): the
+    // timeout and the caller's abort end the attempt themselves, whatever undici does.
+    let giveUp!: (result: SendResult) => void;
+    const givenUp = new Promise<SendResult>((resolve) => {
+      giveUp = resolve;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
+      giveUp(failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status));
     }, timeoutMs);
-    const abortFromCaller = () => controller.abort();
+    const abortFromCaller = () => {
+      controller.abort();
+      giveUp(failure("aborted before completion", { kind: "network" }, status));
+    };
     request.signal?.addEventListener("abort", abortFromCaller, { once: true });
-    if (request.signal?.aborted) controller.abort();
+    if (request.signal?.aborted) abortFromCaller();
 
-    let status: number | null = null;
+    const exchange = async (): Promise<SendResult> => {
+      try {
+        const response = await agent.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: "POST",
+          headers: request.headers,
+          body: request.body,
+          signal: controller.signal,
+          // undici's own phase timers default to 300 s; the attempt's budget is the bound.
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        status = response.statusCode;
+        const headers = plainHeaders(response.headers);
+        const body = await readText(response.body, opts.responseBodyLimitBytes);
+        const redirected = status >= 300 && status < 400;
+        return {
+          ok: isSuccessStatus(status),
+          status,
+          headers,
+          body,
+          error: redirected ? `redirect to ${headers.location ?? "(no location)"} not followed` : null,
+          outcome: { kind: "http", status, retryAfter: headers["retry-after"] },
+          durationMs: elapsedMs(),
+        };
+      } catch (error) {
+        if (timedOut || isUndiciTimeout(error)) {
+          return failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status);
+        }
+        if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" }, status);
+        // The guarded lookup's refusal arrives unchanged through undici; its message is already user-facing.
+        if (error instanceof Error && errorCode(error) === FORBIDDEN_ADDRESS_CODE) {
+          return failure(error.message, { kind: "network" });
+        }
+        return failure(describeError(error), { kind: "network" }, status);
+      }
+    };
+
     try {
-      const response = await agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        signal: controller.signal,
-        // undici's own phase timers default to 300 s; the attempt's budget is the bound.
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      status = response.statusCode;
-      const headers = plainHeaders(response.headers);
-      const body = await readText(response.body, opts.responseBodyLimitBytes);
-      const redirected = status >= 300 && status < 400;
-      return {
-        ok: isSuccessStatus(status),
-        status,
-        headers,
-        body,
-        error: redirected ? `redirect to ${headers.location ?? "(no location)"} not followed` : null,
-        outcome: { kind: "http", status, retryAfter: headers["retry-after"] },
-        durationMs: elapsedMs(),
-      };
-    } catch (error) {
-      if (timedOut || isUndiciTimeout(error)) {
-        return failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status);
-      }
-      if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" }, status);
-      // The guarded lookup's refusal arrives unchanged through undici; its message is already user-facing.
-      if (error instanceof Error && errorCode(error) === FORBIDDEN_ADDRESS_CODE) {
-        return failure(error.message, { kind: "network" });
-      }
-      return failure(describeError(error), { kind: "network" }, status);
+      return await Promise.race([exchange(), givenUp]);
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener("abort", abortFromCaller);

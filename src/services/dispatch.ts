@@ -108,8 +108,7 @@ export async function deliverAttempt(
     custom: delivery.endpoint.headers as Record<string, string>,
   });
   const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
-  const r = await recordAttempt(deps, delivery, trigger, startedAt, headers, body, result);
-  return r;
+  return recordAttempt(deps, delivery, trigger, startedAt, headers, body, result);
 }
 
 async function recordAttempt(
