@@ -13,9 +13,8 @@ import type { ReceiverReply, ReceiverRequest } from "./receiverProcess.ts";
  * requests and keeps each one's receipt time with its webhook-id header, which
  * the parent fetches over IPC to compute delivery latency.
  *
- * Two listeners: `healthy` and `failing`. Failing endpoints get their own
- * origin, as a real failing host would, so they do not share a connection
- * pool with the healthy ones.
+ * Three listeners: one for healthy endpoints and one per failing behaviour,
+ * so that, as real hosts would, each gets its own origin and connection pool.
  */
 
 type Receipts = { ids: string[]; at: number[] };
@@ -67,5 +66,5 @@ process.on("message", (message: ReceiverRequest) => {
 // The parent going away ends the receiver too.
 process.on("disconnect", () => process.exit(0));
 
-const [healthy, failing] = await Promise.all([listen(), listen()]);
-reply({ ready: { healthy, failing } });
+const [healthy, erroring, hanging] = await Promise.all([listen(), listen(), listen()]);
+reply({ ready: { healthy, "500": erroring, hang: hanging } });

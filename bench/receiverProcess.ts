@@ -7,13 +7,14 @@ export type Receipts = { ids: string[]; at: number[] };
 type Query = { op: "counts" } | { op: "receipts"; label: string } | { op: "forget"; label: string };
 export type ReceiverRequest = Query & { seq: number };
 type Answer = { seq: number; counts?: Record<string, number>; receipts?: Receipts };
-export type ReceiverReply = { ready: { healthy: number; failing: number } } | Answer;
+type Ports = { healthy: number; "500": number; hang: number };
+export type ReceiverReply = { ready: Ports } | Answer;
 
 export type ReceiverProcess = {
   pid: number;
   /** Base URLs; append `/<ok|500|hang>/<label>`. */
   healthyBase: string;
-  failingBase: string;
+  failingBase: { "500": string; hang: string };
   counts(): Promise<Record<string, number>>;
   count(label: string): Promise<number>;
   receipts(label: string): Promise<Receipts>;
@@ -35,7 +36,7 @@ export async function startReceiverProcess(): Promise<ReceiverProcess> {
   });
   const pending = new Map<number, (answer: Answer) => void>();
   let seq = 0;
-  const ports = await new Promise<{ healthy: number; failing: number }>((resolve, reject) => {
+  const ports = await new Promise<Ports>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`receiver exited with ${code} before it was ready`)));
     child.on("message", (message: ReceiverReply) => {
       if ("ready" in message) resolve(message.ready);
@@ -58,7 +59,7 @@ export async function startReceiverProcess(): Promise<ReceiverProcess> {
   return {
     pid: child.pid!,
     healthyBase: `http://127.0.0.1:${ports.healthy}`,
-    failingBase: `http://127.0.0.1:${ports.failing}`,
+    failingBase: { "500": `http://127.0.0.1:${ports["500"]}`, hang: `http://127.0.0.1:${ports.hang}` },
     counts,
     count,
     receipts: async (label) => (await ask({ op: "receipts", label })).receipts ?? { ids: [], at: [] },

@@ -2,15 +2,23 @@ import { readFileSync } from "node:fs";
 
 export type RssSummary = { startMb: number; peakMb: number; endMb: number; samples: number };
 
-/** Resident memory of a process in MB, from /proc/<pid>/status (VmRSS); null once it is gone. */
-export function rssMb(pid: number): number | null {
+/** A memory figure of a process in MB, from /proc/<pid>/status; null once it is gone. */
+function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number | null {
   try {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(
+      readFileSync(`/proc/${pid}/status`, "utf8"),
+    );
     return match ? Number(match[1]) / 1_024 : null;
   } catch {
     return null;
   }
 }
+
+/** Resident memory of a process in MB; null once it is gone. */
+export const rssMb = (pid: number) => statusMb(pid, "VmRSS");
+
+/** The most resident memory a process has had since it started, in MB (the kernel's high-water mark). */
+export const peakRssMb = (pid: number) => statusMb(pid, "VmHWM");
 
 /** Samples a process's RSS every `everyMs` until stop(), which returns start, peak and last sample. */
 export function sampleRss(pid: number, everyMs = 500) {

@@ -18,7 +18,7 @@ import { soak } from "./scenarios/soak.ts";
 import { REDIS_URL, startStack } from "./stack.ts";
 
 /**
- * `npm run bench [-- --quick] [--events <n>] [--soak <s>] [--profile] [--out <file>]`
+ * `npm run bench [-- --quick] [--events <n>] [--soak <s>] [--only <a,b>] [--profile] [--out <file>]`
  *
  * Hookpost's delivery throughput against the raw ceiling R of the same
  * machine, in one run: a receiver process, a fresh database and Redis prefix,
@@ -32,6 +32,11 @@ export type BenchOptions = {
   events: number;
   /** Seconds of steady load for the soak (worker RSS) scenario. */
   soakSeconds: number;
+  /**
+   * Scenarios to run (all by default). The ceiling always runs, and e2e does
+   * whenever a scenario that is measured against its rate does.
+   */
+  only?: ReadonlySet<string>;
   /** Write `--cpu-prof` profiles of the api and worker to this directory. */
   profileDir?: string;
   out: string;
@@ -77,16 +82,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     progress: opts.progress,
   };
   try {
+    const wanted = (scenario: string) => !opts.only || opts.only.has(scenario);
     const r = await ceiling(ctx);
     add(r);
-    const e = await e2e(ctx, r.perSecond!);
-    add(e);
-    const halfRate = e.perSecond! / 2;
-    add(await latencyAt(ctx, halfRate, opts.quick ? 2 : 10, "e2e-latency"));
-    add(await fanout(ctx));
-    add(await failingMix(ctx, e.perSecond!));
-    add(await soak(ctx, halfRate, opts.soakSeconds));
-    if (!opts.quick) for (const row of await liveScenario(opts)) add(row);
+    if (["e2e", "e2e-latency", "failing-mix", "soak"].some(wanted)) {
+      const e = await e2e(ctx, r.perSecond!);
+      add(e);
+      const halfRate = e.perSecond! / 2;
+      if (wanted("e2e-latency")) add(await latencyAt(ctx, halfRate, opts.quick ? 2 : 10, "e2e-latency"));
+      if (wanted("fanout")) add(await fanout(ctx));
+      if (wanted("failing-mix")) add(await failingMix(ctx, e.perSecond!));
+      if (wanted("soak")) add(await soak(ctx, halfRate, opts.soakSeconds));
+    } else if (wanted("fanout")) add(await fanout(ctx));
+    if (!opts.quick && wanted("live")) for (const row of await liveScenario(opts)) add(row);
     workerRss.stop();
     const rss = workerRss.summary();
     add({
@@ -114,6 +122,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           quick: opts.quick,
           events: opts.events,
           soakSeconds: opts.soakSeconds,
+          only: opts.only ? [...opts.only] : null,
           profile: Boolean(opts.profileDir),
         },
         machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
@@ -175,6 +184,7 @@ async function main(): Promise<void> {
       quick: { type: "boolean", default: false },
       events: { type: "string" },
       soak: { type: "string" },
+      only: { type: "string" },
       profile: { type: "boolean", default: false },
       out: { type: "string" },
     },
@@ -187,6 +197,7 @@ async function main(): Promise<void> {
     quick,
     events: values.events ? Number(values.events) : quick ? 600 : 30_000,
     soakSeconds: values.soak ? Number(values.soak) : quick ? 2 : 60,
+    only: values.only ? new Set(values.only.split(",")) : undefined,
     profileDir: values.profile ? `${results}profiles-${stamp}` : undefined,
     out: values.out ?? `${results}${stamp}${quick ? "-quick" : ""}.json`,
     progress: (message) =>

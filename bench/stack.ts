@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -8,6 +7,7 @@ import { request } from "undici";
 import { bullPrefix } from "../src/queue/queues.ts";
 import { createWorkspace } from "../src/services/workspaces.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/db.ts";
+import { freePort, hookpostArgs } from "../test/support/processes.ts";
 import { sleep } from "./clock.ts";
 import { type BenchApi, benchApi } from "./graphql.ts";
 import { stopChild } from "./receiverProcess.ts";
@@ -26,7 +26,7 @@ export type Stack = {
 
 /**
  * Hookpost as it runs in production: separate `api` and `worker` processes
- * started from src/cli.ts, on a scratch PostgreSQL database and a Redis key
+ * run from the built bundle as `npm start` runs it, on a scratch PostgreSQL database and a Redis key
  * prefix of their own, both removed by stop().
  */
 export async function startStack(opts: {
@@ -57,10 +57,10 @@ export async function startStack(opts: {
   };
   try {
     // The api migrates the fresh database; the worker starts once it has.
-    const api = startRole("api", env, opts.profileDir);
+    const api = await startRole("api", env, opts.profileDir);
     children.push(api);
     await waitForReady(`http://127.0.0.1:${port}/readyz`, api);
-    const worker = startRole("worker", env, opts.profileDir);
+    const worker = await startRole("worker", env, opts.profileDir);
     children.push(worker);
     await waitForWorker(prefix, worker);
     const graphqlUrl = `http://127.0.0.1:${port}/graphql`;
@@ -80,13 +80,14 @@ export async function startStack(opts: {
   }
 }
 
-function startRole(role: "api" | "worker", env: Record<string, string>, profileDir?: string): ChildProcess {
-  const profile = profileDir
-    ? // One directory per role: the main thread and tsx's loader thread each write a profile.
-      ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${role}`]
-    : [];
+async function startRole(
+  role: "api" | "worker",
+  env: Record<string, string>,
+  profileDir?: string,
+): Promise<ChildProcess> {
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}/${role}`] : [];
   // Hookpost's logs go to our stderr, next to the progress lines; stdout carries only results.
-  return spawn(process.execPath, ["--import", "tsx", ...profile, "src/cli.ts", role], {
+  return spawn(process.execPath, await hookpostArgs(role, profile), {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ["ignore", 2, 2],
@@ -130,15 +131,6 @@ async function waitForWorker(prefix: string, child: ChildProcess, timeoutMs = 60
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Removes the run's BullMQ queues (`{prefix}:…`) and other keys (`prefix:…`). */
 async function deleteRedisKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so `hookpost` works without a build step.
-import { register } from "tsx/esm/api";
+// Builds dist/hookpost.mjs from src/ (a fraction of a second), then runs it.
+import { pathToFileURL } from "node:url";
+import { buildHookpost } from "../scripts/build.mjs";
 
-register();
-await import("../src/cli.ts");
+// Stack traces name src/ files and lines, through the bundle's source map.
+process.setSourceMapsEnabled(true);
+await import(pathToFileURL(await buildHookpost()).href);

@@ -30,10 +30,27 @@ export function ulid(now = Date.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
+  const bytes = randomChunk(16);
   let rand = "";
   for (let i = 0; i < 16; i++) rand += ALPHABET[(bytes[i] ?? 0) % 32];
   return time + rand;
+}
+
+/**
+ * Random bytes drawn from a pool refilled 4 KiB at a time: one crypto call per
+ * 256 ids instead of one each (every delivery attempt makes an id).
+ */
+const POOL_BYTES = 4_096;
+let pool = randomBytes(POOL_BYTES);
+let poolOffset = 0;
+function randomChunk(size: number): Buffer {
+  if (poolOffset + size > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const chunk = pool.subarray(poolOffset, poolOffset + size);
+  poolOffset += size;
+  return chunk;
 }
 
 /** Smallest id of `kind` that can be made at `at`: a lower bound for time-range queries over ids. */

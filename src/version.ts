@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
+import { projectPath } from "./paths.ts";
 
 /** Hookpost's version, from package.json; sent as `user-agent: Hookpost/<version>`. */
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
-).version;
+export const VERSION: string = JSON.parse(readFileSync(projectPath("package.json"), "utf8")).version;
 export const USER_AGENT = `Hookpost/${VERSION}`;

@@ -81,6 +81,7 @@ export async function latencyAt(
   try {
     await api.createEndpoint({ url: `${ctx.receiver.healthyBase}/ok/${scenario}`, eventTypes: ["*"] });
     ctx.progress(`${scenario}: ${Math.round(ratePerS)} events/s open-loop for ${seconds} s`);
+    const cpuUsed = await measureCpu(ctx.cpu);
     const scheduledAt = await publishOpenLoop(api, {
       ratePerS,
       seconds,
@@ -90,6 +91,7 @@ export async function latencyAt(
     await ctx.receiver.waitForCount(scenario, scheduledAt.size, {
       progress: (received) => ctx.progress(`${scenario}: ${received}/${scheduledAt.size} delivered`),
     });
+    const cpu = cpuPer(await cpuUsed(), scheduledAt.size);
     const latencies = latenciesMs(scheduledAt, await ctx.receiver.receipts(scenario));
     await ctx.receiver.forget(scenario);
     return {
@@ -99,7 +101,7 @@ export async function latencyAt(
       perSecond: scheduledAt.size / seconds,
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
-      detail: { maxMs: quantile(latencies, 1), tickMs: TICK_MS },
+      detail: { maxMs: quantile(latencies, 1), tickMs: TICK_MS, ...cpu },
     };
   } finally {
     await api.close();

@@ -19,7 +19,7 @@ export async function failingMix(ctx: BenchContext, e2ePerS: number): Promise<Ro
   const healthyTotal = ctx.events;
   const endpoints = [
     ...Array.from({ length: HEALTHY }, (_, i) => `${ctx.receiver.healthyBase}/ok/mix/${i}`),
-    ...FAILING.map((behaviour) => `${ctx.receiver.failingBase}/${behaviour}/mix-${behaviour}`),
+    ...FAILING.map((behaviour) => `${ctx.receiver.failingBase[behaviour]}/${behaviour}/mix-${behaviour}`),
   ];
   const { id: workspaceId, api } = await ctx.stack.newWorkspace("failing-mix");
   const { prisma } = ctx.stack.db;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import pg from "pg";
+import { projectPath } from "../paths.ts";
 
 /**
  * Applies prisma/migrations/<name>/migration.sql in name order and records them in
@@ -8,7 +9,7 @@ import pg from "pg";
  * here can later be managed with Prisma's CLI (which cannot run offline).
  */
 
-const MIGRATIONS_DIR = new URL("../../prisma/migrations/", import.meta.url);
+const MIGRATIONS_DIR = projectPath("prisma/migrations/");
 
 // Prisma's own migrate lock key: our migrator and `prisma migrate deploy` exclude each other.
 const LOCK_KEY = 72707369;

@@ -110,8 +110,12 @@ export async function recordEvents(
   }
   // Events already stored under their idempotency key are skipped, and their deliveries with them.
   const deliveryIds = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows, deliveries);
-  await enqueueDeliveries(deps, deliveryIds);
-  return resolveEvents(deps, workspaceId, rows);
+  // The deliveries are committed: enqueueing them and reading the events back need not wait for each other.
+  const [, events] = await Promise.all([
+    enqueueDeliveries(deps, deliveryIds),
+    resolveEvents(deps, workspaceId, rows),
+  ]);
+  return events;
 }
 
 /** Enqueues deliveries now; on a Redis failure logs and leaves them to the sweeper. */

@@ -31,7 +31,7 @@ describe("first start on an empty database", () => {
   it("`hookpost workspace create` prints a key that authenticates", { timeout: 120_000 }, async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", "src/cli.ts", "workspace", "create", "acme"],
+      ["bin/hookpost.js", "workspace", "create", "acme"],
       { cwd: REPO, env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: "silent" } },
     );
     const [apiKey, ...more] = stdout.match(API_KEY) ?? [];

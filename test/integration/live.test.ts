@@ -117,7 +117,7 @@ function sseSubscribe<T, V>(
   return live;
 }
 
-/** Three processes booting (tsx, migrations) at once on a busy 2-core machine take a while. */
+/** Three processes booting (migrations) at once on a busy 2-core machine take a while. */
 const PROCESSES_TIMEOUT_MS = 300_000;
 /** Outcomes cross three processes, Redis and PostgreSQL: generous bounds for a busy machine. */
 const OUTCOME_TIMEOUT_MS = 60_000;

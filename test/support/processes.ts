@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { BUNDLE, buildHookpost } from "../../scripts/build.mjs";
 import { sleep } from "./wait.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const LOG_LIMIT_CHARS = 200_000;
-/** Generous: a process compiles its TypeScript (tsx) and migrates as it starts, slow on a busy machine. */
+/** Generous: a process migrates as it starts, slow on a busy machine. */
 const START_TIMEOUT_MS = 180_000;
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
@@ -20,6 +21,22 @@ export type HookpostProcess = {
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with how it ended. */
   stop(graceMs?: number): Promise<Exit>;
 };
+
+let built: Promise<string> | undefined;
+
+/**
+ * Node's arguments for `hookpost <role>` as `npm start` runs it: the bundle
+ * in dist/, built once per test or bench process (builds are atomic, so
+ * processes building at once do not clash).
+ */
+export async function hookpostArgs(
+  role: "api" | "worker",
+  nodeArgs: readonly string[] = [],
+): Promise<string[]> {
+  built ??= buildHookpost();
+  await built;
+  return ["--enable-source-maps", ...nodeArgs, BUNDLE, role];
+}
 
 /** A port nobody listens on right now (the api needs to be told its port: PORT=0 would not say which it got). */
 export async function freePort(): Promise<number> {
@@ -41,7 +58,7 @@ export async function spawnHookpost(
   env: Record<string, string>,
 ): Promise<HookpostProcess> {
   const port = role === "api" ? await freePort() : null;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", role], {
+  const child = spawn(process.execPath, await hookpostArgs(role), {
     cwd: REPO,
     env: { ...process.env, ...env, LOG_LEVEL: "info", ...(port ? { PORT: String(port) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
