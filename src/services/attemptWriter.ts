@@ -46,41 +46,55 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
 }
 
 /**
- * One statement for the whole round. Each column travels as one array
- * parameter (`unnest`), so the statement has the same 25 parameters whatever
- * the number of rows, and one row per attempt feeds both the INSERT and the
- * UPDATE.
+ * One statement for the whole round. The rows travel as one JSON parameter
+ * (`json_to_recordset`): one native JSON.stringify instead of escaping every
+ * value into a PostgreSQL array literal, which cost the worker a tenth of its
+ * allocations. One row per attempt feeds both the INSERT and the UPDATE.
  */
 function writeRound(prisma: Db, writes: AttemptWrite[]) {
-  const column = <T>(value: (write: AttemptWrite) => T) => writes.map(value);
-  const attempt = <T>(value: (a: DeliveryAttempt) => T) => column((w) => value(w.attempt));
-  const change = <T>(value: (c: DeliveryChange) => T) => column((w) => value(w.change));
+  const rows = writes.map(({ attempt: a, change: c }) => ({
+    id: a.id,
+    workspace_id: a.workspaceId,
+    delivery_id: a.deliveryId,
+    event_id: a.eventId,
+    endpoint_id: a.endpointId,
+    number: a.number,
+    trigger: a.trigger,
+    url: a.url,
+    request_headers: a.requestHeaders,
+    request_body: a.requestBody,
+    response_status: a.responseStatus,
+    response_headers: a.responseHeaders,
+    response_body: a.responseBody,
+    error: a.error,
+    duration_ms: a.durationMs,
+    succeeded: a.succeeded,
+    started_at: a.startedAt,
+    created_at: a.createdAt,
+    status: c.status,
+    retry_step: c.retryStep,
+    next_attempt_at: c.nextAttemptAt,
+    next_trigger: c.trigger,
+    last_response_status: c.lastResponseStatus,
+    last_error: c.lastError,
+    succeeded_at: c.succeededAt,
+  }));
+  // Dates serialize as ISO text; cast to timestamp(3), PostgreSQL drops the `Z`,
+  // which stores UTC as Prisma does, whatever the session time zone.
   return prisma.$queryRaw<Delivery[]>`
     WITH v AS (
-      SELECT * FROM unnest(
-        ${attempt((a) => a.id)}::text[], ${attempt((a) => a.workspaceId)}::text[],
-        ${attempt((a) => a.deliveryId)}::text[], ${attempt((a) => a.eventId)}::text[],
-        ${attempt((a) => a.endpointId)}::text[], ${attempt((a) => a.number)}::int[],
-        ${attempt((a) => a.trigger)}::text[], ${attempt((a) => a.url)}::text[],
-        ${attempt((a) => json(a.requestHeaders))}::text[], ${attempt((a) => a.requestBody)}::text[],
-        ${attempt((a) => a.responseStatus)}::int[], ${attempt((a) => json(a.responseHeaders))}::text[],
-        ${attempt((a) => a.responseBody)}::text[], ${attempt((a) => a.error)}::text[],
-        ${attempt((a) => a.durationMs)}::int[], ${attempt((a) => a.succeeded)}::boolean[],
-        ${attempt((a) => timestamp(a.startedAt))}::text[], ${attempt((a) => timestamp(a.createdAt))}::text[],
-        ${change((c) => c.status)}::text[], ${change((c) => c.retryStep)}::int[],
-        ${change((c) => timestamp(c.nextAttemptAt))}::text[], ${change((c) => c.trigger)}::text[],
-        ${change((c) => c.lastResponseStatus)}::int[], ${change((c) => c.lastError)}::text[],
-        ${change((c) => timestamp(c.succeededAt))}::text[]
-      ) AS v(id, workspace_id, delivery_id, event_id, endpoint_id, number, trigger, url, request_headers,
-        request_body, response_status, response_headers, response_body, error, duration_ms, succeeded,
-        started_at, created_at, status, retry_step, next_attempt_at, next_trigger, last_response_status,
-        last_error, succeeded_at)
+      SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS v(id text, workspace_id text,
+        delivery_id text, event_id text, endpoint_id text, number int, trigger text, url text,
+        request_headers jsonb, request_body text, response_status int, response_headers jsonb,
+        response_body text, error text, duration_ms int, succeeded boolean, started_at text, created_at text,
+        status text, retry_step int, next_attempt_at text, next_trigger text, last_response_status int,
+        last_error text, succeeded_at text)
     ), inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
         "trigger", "url", "requestHeaders", "requestBody", "responseStatus", "responseHeaders",
         "responseBody", "error", "durationMs", "succeeded", "startedAt", "createdAt")
       SELECT id, workspace_id, delivery_id, event_id, endpoint_id, number, trigger::"AttemptTrigger", url,
-        request_headers::jsonb, request_body, response_status, response_headers::jsonb, response_body, error,
+        request_headers, request_body, response_status, response_headers, response_body, error,
         duration_ms, succeeded, started_at::timestamp(3), created_at::timestamp(3)
       FROM v
     )
@@ -124,11 +138,6 @@ export function distinctRounds<T>(items: readonly T[], key: (item: T) => string)
  */
 function timestamp(date: Date | null): string | null {
   return date ? date.toISOString() : null;
-}
-
-/** SQL NULL for null (as Prisma writes an absent Json? field), JSON text otherwise. */
-function json(value: Prisma.JsonValue | null): string | null {
-  return value === null ? null : JSON.stringify(value);
 }
 
 export type EndpointHealth = { consecutiveFailures: number; enabled: boolean };

@@ -12,7 +12,7 @@ export type NewDelivery = { id: string; eventId: string; endpointId: string; eve
  *
  * An event whose idempotency key (or id) is already taken is skipped
  * (ON CONFLICT DO NOTHING) together with its deliveries. Returns the ids of
- * the deliveries inserted.
+ * the events and of the deliveries inserted.
  */
 export async function insertEventsAndDeliveries(
   prisma: Db,
@@ -21,9 +21,9 @@ export async function insertEventsAndDeliveries(
   /** Each with its id set. */
   events: readonly Prisma.EventCreateManyInput[],
   deliveries: readonly NewDelivery[],
-): Promise<string[]> {
+): Promise<{ eventIds: Set<string>; deliveryIds: string[] }> {
   const at = now.toISOString();
-  const rows = await prisma.$queryRaw<{ id: string }[]>`
+  const rows = await prisma.$queryRaw<{ id: string; event: boolean }[]>`
     WITH inserted AS (
       INSERT INTO "Event" ("id", "workspaceId", "type", "stream", "payload", "occurredAt", "idempotencyKey", "createdAt")
       SELECT id, ${workspaceId}, type, stream, payload::jsonb, occurred_at::timestamp(3), idempotency_key,
@@ -48,6 +48,9 @@ export async function insertEventsAndDeliveries(
       WHERE event_id IN (SELECT "id" FROM inserted)
       RETURNING "id"
     )
-    SELECT "id" FROM delivered`;
-  return rows.map((row) => row.id);
+    SELECT "id", false AS "event" FROM delivered UNION ALL SELECT "id", true FROM inserted`;
+  return {
+    eventIds: new Set(rows.filter((row) => row.event).map((row) => row.id)),
+    deliveryIds: rows.filter((row) => !row.event).map((row) => row.id),
+  };
 }

@@ -109,11 +109,11 @@ export async function recordEvents(
     }
   }
   // Events already stored under their idempotency key are skipped, and their deliveries with them.
-  const deliveryIds = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows, deliveries);
-  // The deliveries are committed: enqueueing them and reading the events back need not wait for each other.
+  const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows, deliveries);
+  // The deliveries are committed: enqueueing them and looking up skipped events need not wait for each other.
   const [, events] = await Promise.all([
-    enqueueDeliveries(deps, deliveryIds),
-    resolveEvents(deps, workspaceId, rows),
+    enqueueDeliveries(deps, inserted.deliveryIds),
+    resolveEvents(deps, workspaceId, rows, inserted.eventIds),
   ]);
   return events;
 }
@@ -131,23 +131,34 @@ export async function enqueueDeliveries(deps: Deps, deliveryIds: readonly string
   }
 }
 
-/** The stored event for each row: the new one, or the earlier one under the same idempotency key. */
+/**
+ * The stored event for each row: the new one, as inserted (no need to read it
+ * back), or the earlier one under the same idempotency key, looked up.
+ */
 async function resolveEvents(
   deps: Deps,
   workspaceId: string,
   rows: Prisma.EventCreateManyInput[],
+  insertedIds: ReadonlySet<string>,
 ): Promise<Event[]> {
-  const keys = rows.map((r) => r.idempotencyKey).filter((k): k is string => k != null);
-  const stored = await deps.prisma.event.findMany({
-    where: {
-      workspaceId,
-      OR: [
-        { id: { in: rows.map((r) => r.id!) } },
-        ...(keys.length ? [{ idempotencyKey: { in: keys } }] : []),
-      ],
-    },
-  });
-  const byId = new Map(stored.map((e) => [e.id, e]));
-  const byKey = new Map(stored.filter((e) => e.idempotencyKey).map((e) => [e.idempotencyKey!, e]));
-  return rows.map((r) => (r.idempotencyKey ? byKey.get(r.idempotencyKey) : byId.get(r.id!))!);
+  const skippedKeys = rows.filter((r) => !insertedIds.has(r.id!)).map((r) => r.idempotencyKey!);
+  const earlier = skippedKeys.length
+    ? await deps.prisma.event.findMany({ where: { workspaceId, idempotencyKey: { in: skippedKeys } } })
+    : [];
+  const byKey = new Map(earlier.map((e) => [e.idempotencyKey!, e]));
+  return rows.map((r) =>
+    insertedIds.has(r.id!)
+      ? {
+          id: r.id!,
+          workspaceId,
+          type: r.type,
+          stream: r.stream ?? null,
+          payload: r.payload as Prisma.JsonValue,
+          occurredAt: new Date(r.occurredAt!),
+          idempotencyKey: r.idempotencyKey ?? null,
+          isTest: false,
+          createdAt: new Date(r.createdAt!),
+        }
+      : byKey.get(r.idempotencyKey!)!,
+  );
 }

@@ -40,12 +40,13 @@ describe("insertEventsAndDeliveries", () => {
       eventType: "email.sent",
     }));
 
-  it("stores events and PENDING deliveries as Prisma would, and returns the delivery ids", async () => {
+  it("stores events and PENDING deliveries as Prisma would, and returns their ids", async () => {
     const now = new Date("2025-06-01T00:00:00.123Z");
     const events = [event(), event("k-1")];
     const deliveries = events.flatMap((e) => deliveriesOf(e.id));
     const ids = await insertEventsAndDeliveries(db.prisma, workspaceId, now, events, deliveries);
-    expect(ids.sort()).toEqual(deliveries.map((d) => d.id).sort());
+    expect(ids.deliveryIds.sort()).toEqual(deliveries.map((d) => d.id).sort());
+    expect(ids.eventIds).toEqual(new Set(events.map((e) => e.id)));
 
     const stored = await db.prisma.event.findUniqueOrThrow({ where: { id: events[1]!.id } });
     expect(stored).toEqual({ ...events[1], isTest: false, createdAt: now });
@@ -86,7 +87,8 @@ describe("insertEventsAndDeliveries", () => {
       events,
       events.flatMap((e) => deliveriesOf(e.id)),
     );
-    expect(ids).toHaveLength(4); // the first k-3 event and the fresh one, two endpoints each
+    expect(ids.deliveryIds).toHaveLength(4); // the first k-3 event and the fresh one, two endpoints each
+    expect(ids.eventIds).toEqual(new Set([twiceInOneCall[0]!.id, fresh.id]));
     expect(await db.prisma.event.count({ where: { id: { in: events.map((e) => e.id) } } })).toBe(2);
     expect(await db.prisma.delivery.count({ where: { eventId: again.id } })).toBe(0);
     expect(await db.prisma.delivery.count({ where: { eventId: twiceInOneCall[0]!.id } })).toBe(2);
