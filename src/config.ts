@@ -86,6 +86,13 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: intWith(500, 1),
   /** BullMQ delivery workers per process (fetch loops), sharing WORKER_CONCURRENCY. */
   DELIVERY_WORKERS: intWith(4, 1),
+  /**
+   * Keep-alive connections per receiving origin and worker process. When an
+   * origin has this many attempts in flight (a slow or hanging receiver),
+   * further deliveries to it wait in Redis for a moment instead of taking up
+   * WORKER_CONCURRENCY slots that other endpoints need.
+   */
+  OUTBOUND_CONNECTIONS_PER_ORIGIN: intWith(128, 1),
   /** Grace period of the previous secret after a rotation, when the caller gives none. */
   SECRET_ROTATION_GRACE_S: intWith(86_400),
 
@@ -128,6 +135,7 @@ export type Config = Readonly<{
     payloadLimitBytes: number;
     workerConcurrency: number;
     workers: number;
+    connectionsPerOrigin: number;
     secretRotationGraceS: number;
     outboundAllow: readonly string[];
   };
@@ -167,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       payloadLimitBytes: e.PAYLOAD_LIMIT_BYTES,
       workerConcurrency: e.WORKER_CONCURRENCY,
       workers: e.DELIVERY_WORKERS,
+      connectionsPerOrigin: e.OUTBOUND_CONNECTIONS_PER_ORIGIN,
       secretRotationGraceS: e.SECRET_ROTATION_GRACE_S,
       outboundAllow: e.OUTBOUND_ALLOW.split(",")
         .map((s) => s.trim())

@@ -32,6 +32,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     timeoutMs: config.delivery.timeoutMs,
     responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
     outboundAllow: config.delivery.outboundAllow,
+    connections: config.delivery.connectionsPerOrigin,
   });
   const deps: Deps = {
     config,

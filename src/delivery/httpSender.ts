@@ -34,6 +34,11 @@ export type SendResult = {
 export type HttpSender = {
   /** Never throws for network trouble: it comes back as `error` and a timeout/network outcome. */
   send(request: OutboundRequest): Promise<SendResult>;
+  /**
+   * True when every connection to the URL's origin is busy: a request sent
+   * now would wait in line for one, its timeout already running.
+   */
+  isSaturated(url: string): boolean;
   /** Waits for in-flight requests, then closes every pooled connection. */
   close(): Promise<void>;
 };
@@ -53,10 +58,12 @@ export function createHttpSender(opts: {
   connections?: number;
 }): HttpSender {
   const policy = createAddressPolicy(opts.outboundAllow);
+  const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
+  const inFlight = new Map<string, number>();
   const agent = new Agent({
     // A worker runs hundreds of attempts at once; to one host they share this many
     // keep-alive connections (the rest wait their turn) instead of opening a socket each.
-    connections: opts.connections ?? CONNECTIONS_PER_ORIGIN,
+    connections,
     pipelining: 1,
     connect: { lookup: createGuardedLookup(policy), timeout: opts.timeoutMs },
   });
@@ -151,15 +158,24 @@ export function createHttpSender(opts: {
       }
     };
 
+    inFlight.set(url.origin, (inFlight.get(url.origin) ?? 0) + 1);
     try {
       return await Promise.race([exchange(), givenUp]);
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener("abort", abortFromCaller);
+      const left = (inFlight.get(url.origin) ?? 1) - 1;
+      if (left > 0) inFlight.set(url.origin, left);
+      else inFlight.delete(url.origin);
     }
   }
 
-  return { send, close: () => agent.close() };
+  function isSaturated(target: string): boolean {
+    // URL.canParse first: an invalid URL is not saturated, its send fails on its own.
+    return URL.canParse(target) && (inFlight.get(new URL(target).origin) ?? 0) >= connections;
+  }
+
+  return { send, isSaturated, close: () => agent.close() };
 }
 
 /**

@@ -9,15 +9,22 @@ import { startSweeper } from "./sweeper.ts";
 type Processors = { [Q in QueueName]?: Processor<JobPayloads[Q]> };
 
 /**
- * Delivers one attempt. A failure that should be retried moves this same job
- * (same id = delivery id) to the delayed set: retries wait in Redis, never in
- * a sleeping worker, so a failing endpoint does not slow healthy ones.
+ * Delivers one attempt. A failure that should be retried, or a delivery whose
+ * receiver has every connection busy, moves this same job (same id = delivery
+ * id) to the delayed set: waits happen in Redis, never in a sleeping worker, so
+ * a failing or slow endpoint does not slow healthy ones.
  */
 export function deliveryProcessor(deps: Deps): Processor<JobPayloads["delivery"]> {
   return async (job, token, signal) => {
     const outcome = await deliverAttempt(deps, job.data.deliveryId, { signal });
-    if (outcome.kind === "attempted" && outcome.retryDelayMs !== null) {
-      await job.moveToDelayed(Date.now() + outcome.retryDelayMs, token);
+    const delayMs =
+      outcome.kind === "deferred"
+        ? outcome.delayMs
+        : outcome.kind === "attempted"
+          ? outcome.retryDelayMs
+          : null;
+    if (delayMs !== null) {
+      await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     }
   };

@@ -27,6 +27,8 @@ import { publishEndpointChange, recordOperationalEvent } from "./operational.ts"
 
 export type DispatchResult =
   | { kind: "skipped"; reason: string }
+  /** Not attempted now: every connection to the endpoint's origin is busy. Try again after `delayMs`. */
+  | { kind: "deferred"; delayMs: number }
   | {
       kind: "attempted";
       attempt: DeliveryAttempt;
@@ -94,6 +96,9 @@ export async function deliverAttempt(
       });
       return { kind: "skipped", reason: "endpoint is disabled" };
     }
+    // A slow receiver keeps its connections busy; queueing behind them would hold a worker
+    // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
+    if (deps.sender.isSaturated(delivery.endpoint.url)) return { kind: "deferred", delayMs: deferralMs() };
   }
   const trigger: Trigger = opts.trigger ?? delivery.trigger;
   const startedAt = new Date();
@@ -109,6 +114,11 @@ export async function deliverAttempt(
   });
   const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
   return recordAttempt(deps, delivery, trigger, startedAt, headers, body, result);
+}
+
+/** 250–1,000 ms: spread out, so deferred deliveries do not all come back at once. */
+function deferralMs(): number {
+  return 250 + Math.floor(Math.random() * 750);
 }
 
 async function recordAttempt(

@@ -53,7 +53,8 @@ export async function testEndpoint(
     }),
   ]);
   const outcome = await deliverAttempt(deps, deliveryId, { trigger: "TEST" });
-  if (outcome.kind !== "attempted") throw new Error(`test send skipped: ${outcome.reason}`);
+  // Test sends always run: only scheduled attempts are skipped or deferred.
+  if (outcome.kind !== "attempted") throw new Error(`test send not attempted (${outcome.kind})`);
   const { result, attempt } = outcome;
   return {
     success: result.ok,

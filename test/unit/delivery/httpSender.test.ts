@@ -129,6 +129,27 @@ describe("httpSender", () => {
     expect(result.durationMs).toBeLessThan(4_000);
   });
 
+  it("reports an origin saturated while all its connections are busy, and only that origin", async () => {
+    const narrow = createHttpSender({
+      timeoutMs: 5_000,
+      responseBodyLimitBytes: 64,
+      outboundAllow: ["127.0.0.0/8"],
+      connections: 2,
+    });
+    try {
+      const hanging = [1, 2].map(() =>
+        narrow.send({ url: `${silent.url}/`, headers, body: payload, timeoutMs: 400 }),
+      );
+      expect(narrow.isSaturated(`${silent.url}/other/path`)).toBe(true);
+      expect(narrow.isSaturated(`${echo.url}/ok`)).toBe(false);
+      expect(narrow.isSaturated("not a url")).toBe(false);
+      await Promise.all(hanging);
+      expect(narrow.isSaturated(`${silent.url}/`)).toBe(false);
+    } finally {
+      await narrow.close();
+    }
+  });
+
   it("stops when the caller aborts", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
