@@ -87,10 +87,10 @@ const envSchema = z.object({
   /** BullMQ delivery workers per process (fetch loops), sharing WORKER_CONCURRENCY. */
   DELIVERY_WORKERS: intWith(4, 1),
   /**
-   * Keep-alive connections per receiving origin and worker process. When an
-   * origin has this many attempts in flight (a slow or hanging receiver),
-   * further deliveries to it wait in Redis for a moment instead of taking up
-   * WORKER_CONCURRENCY slots that other endpoints need.
+   * Keep-alive connections per receiving origin and worker process. When a
+   * slow origin (a request in flight for over 500 ms) has this many attempts
+   * in flight, further deliveries to it wait in Redis for a moment instead of
+   * taking up WORKER_CONCURRENCY slots that other endpoints need.
    */
   OUTBOUND_CONNECTIONS_PER_ORIGIN: intWith(128, 1),
   /** Grace period of the previous secret after a rotation, when the caller gives none. */

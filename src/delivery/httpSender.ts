@@ -35,8 +35,9 @@ export type HttpSender = {
   /** Never throws for network trouble: it comes back as `error` and a timeout/network outcome. */
   send(request: OutboundRequest): Promise<SendResult>;
   /**
-   * True when every connection to the URL's origin is busy: a request sent
-   * now would wait in line for one, its timeout already running.
+   * True when the URL's origin is slow and every connection to it is busy: a
+   * request sent now would wait in line for one, its timeout already running.
+   * A fast origin is never saturated; its queue drains in milliseconds.
    */
   isSaturated(url: string): boolean;
   /** Waits for in-flight requests, then closes every pooled connection. */
@@ -44,6 +45,8 @@ export type HttpSender = {
 };
 
 const CONNECTIONS_PER_ORIGIN = 128;
+/** An origin whose oldest request in flight has run this long is slow. */
+const SLOW_MS = 500;
 
 /**
  * Sends delivery attempts. One undici Agent for the whole process keeps a
@@ -59,7 +62,8 @@ export function createHttpSender(opts: {
 }): HttpSender {
   const policy = createAddressPolicy(opts.outboundAllow);
   const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
-  const inFlight = new Map<string, number>();
+  // Per origin, the start time of each request in flight, oldest first (a Map keeps insertion order).
+  const inFlight = new Map<string, Map<object, number>>();
   const agent = new Agent({
     // A worker runs hundreds of attempts at once; to one host they share this many
     // keep-alive connections (the rest wait their turn) instead of opening a socket each.
@@ -158,21 +162,25 @@ export function createHttpSender(opts: {
       }
     };
 
-    inFlight.set(url.origin, (inFlight.get(url.origin) ?? 0) + 1);
+    const token = {};
+    const started = inFlight.get(url.origin) ?? new Map<object, number>();
+    inFlight.set(url.origin, started.set(token, performance.now()));
     try {
       return await Promise.race([exchange(), givenUp]);
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener("abort", abortFromCaller);
-      const left = (inFlight.get(url.origin) ?? 1) - 1;
-      if (left > 0) inFlight.set(url.origin, left);
-      else inFlight.delete(url.origin);
+      started.delete(token);
+      if (started.size === 0) inFlight.delete(url.origin);
     }
   }
 
   function isSaturated(target: string): boolean {
-    // URL.canParse first: an invalid URL is not saturated, its send fails on its own.
-    return URL.canParse(target) && (inFlight.get(new URL(target).origin) ?? 0) >= connections;
+    // An invalid URL is not saturated: its send fails on its own.
+    const started = URL.canParse(target) ? inFlight.get(new URL(target).origin) : undefined;
+    if (!started || started.size < connections) return false;
+    const oldest = started.values().next().value ?? performance.now();
+    return performance.now() - oldest >= SLOW_MS;
   }
 
   return { send, isSaturated, close: () => agent.close() };

@@ -3,12 +3,12 @@ import { CreateEndpointDocument, PublishEventDocument } from "../generated/graph
 import { receivedOf } from "../support/eventRequests.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
-import { waitFor } from "../support/wait.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 
 /**
  * A receiver that hangs must not hold up deliveries to others: once its
- * origin's connections are all busy, its further deliveries wait in Redis
- * instead of taking the worker's slots.
+ * origin is slow and its connections are all busy, its further deliveries
+ * wait in Redis instead of taking the worker's slots.
  */
 describe("a slow endpoint", () => {
   let hp: TestHookpost;
@@ -44,8 +44,11 @@ describe("a slow endpoint", () => {
     const publish = async (type: string) =>
       (await client.ok(PublishEventDocument, { input: { type, data: {} } })).publishEvent.id;
 
-    const slowEvents = await Promise.all(Array.from({ length: 6 }, () => publish("email.bounced")));
+    const publishSlow = (n: number) => Promise.all(Array.from({ length: n }, () => publish("email.bounced")));
+    const slowEvents = await publishSlow(2);
     await waitFor(() => receivedOf(slow, ...slowEvents).length === 2, "both slow connections to be in use");
+    await sleep(700); // the receiver is now slow as well as busy
+    slowEvents.push(...(await publishSlow(4)));
     const healthyEvent = await publish("email.delivered");
     await waitFor(() => receivedOf(healthy, healthyEvent).length === 1, "the healthy endpoint's delivery");
 

@@ -129,7 +129,7 @@ describe("httpSender", () => {
     expect(result.durationMs).toBeLessThan(4_000);
   });
 
-  it("reports an origin saturated while all its connections are busy, and only that origin", async () => {
+  it("reports a slow origin saturated while all its connections are busy, and only that origin", async () => {
     const narrow = createHttpSender({
       timeoutMs: 5_000,
       responseBodyLimitBytes: 64,
@@ -138,8 +138,11 @@ describe("httpSender", () => {
     });
     try {
       const hanging = [1, 2].map(() =>
-        narrow.send({ url: `${silent.url}/`, headers, body: payload, timeoutMs: 400 }),
+        narrow.send({ url: `${silent.url}/`, headers, body: payload, timeoutMs: 1_500 }),
       );
+      // Busy, but not yet slow: its requests have not been waiting long.
+      expect(narrow.isSaturated(`${silent.url}/`)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 700));
       expect(narrow.isSaturated(`${silent.url}/other/path`)).toBe(true);
       expect(narrow.isSaturated(`${echo.url}/ok`)).toBe(false);
       expect(narrow.isSaturated("not a url")).toBe(false);
