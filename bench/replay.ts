@@ -7,7 +7,8 @@
  * the Replay is COMPLETED, and the worker process's peak RSS.
  * Targets: enqueue < 20 s, peak RSS < 300 MB.
  *
- *   npm run bench:replay            (EVENTS=… to change the size)
+ *   npm run bench:replay            (EVENTS=… to change the size,
+ *                                    WORKER_NODE_OPTIONS=… for the worker's node flags)
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
