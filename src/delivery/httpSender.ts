@@ -176,8 +176,13 @@ export function createHttpSender(opts: {
   }
 
   function isSaturated(target: string): boolean {
-    // An invalid URL is not saturated: its send fails on its own.
-    const started = URL.canParse(target) ? inFlight.get(new URL(target).origin) : undefined;
+    let origin: string;
+    try {
+      origin = new URL(target).origin;
+    } catch {
+      return false; // an invalid URL is not saturated: its send fails on its own
+    }
+    const started = inFlight.get(origin);
     if (!started || started.size < connections) return false;
     const oldest = started.values().next().value ?? performance.now();
     return performance.now() - oldest >= SLOW_MS;

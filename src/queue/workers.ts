@@ -10,8 +10,8 @@ type Processors = { [Q in QueueName]?: Processor<JobPayloads[Q]> };
 
 /**
  * Delivers one attempt. A failure that should be retried, or a delivery whose
- * receiver has every connection busy, moves this same job (same id = delivery
- * id) to the delayed set: waits happen in Redis, never in a sleeping worker, so
+ * receiver is slow with every connection busy, moves this same job (same id =
+ * delivery id) to the delayed set: waits happen in Redis, never in a sleeping worker, so
  * a failing or slow endpoint does not slow healthy ones.
  */
 export function deliveryProcessor(deps: Deps): Processor<JobPayloads["delivery"]> {

@@ -27,7 +27,7 @@ import { publishEndpointChange, recordOperationalEvent } from "./operational.ts"
 
 export type DispatchResult =
   | { kind: "skipped"; reason: string }
-  /** Not attempted now: every connection to the endpoint's origin is busy. Try again after `delayMs`. */
+  /** Not attempted now: the endpoint's origin is slow and all its connections are busy. Try again after `delayMs`. */
   | { kind: "deferred"; delayMs: number }
   | {
       kind: "attempted";
