@@ -42,7 +42,9 @@ export function createLivePubSub(
   subscriber.on("message", (name: string, text: string) => {
     const channel = channels.get(name);
     if (!channel) return;
-    const messages: unknown[] = JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    // An array since messages are batched; a single message from a process of an older release.
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
     for (const message of messages) for (const deliver of channel.subscribers) deliver(message);
   });
 
