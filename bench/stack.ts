@@ -7,7 +7,7 @@ import { request } from "undici";
 import { bullPrefix } from "../src/queue/queues.ts";
 import { createWorkspace } from "../src/services/workspaces.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/db.ts";
-import { freePort, hookpostArgs } from "../test/support/processes.ts";
+import { freePort, hookpostArgs, PRODUCTION_ENV } from "../test/support/processes.ts";
 import { sleep } from "./clock.ts";
 import { type BenchApi, benchApi } from "./graphql.ts";
 import { stopChild } from "./receiverProcess.ts";
@@ -89,7 +89,7 @@ async function startRole(
   // Hookpost's logs go to our stderr, next to the progress lines; stdout carries only results.
   return spawn(process.execPath, await hookpostArgs(role, profile), {
     cwd: REPO,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...PRODUCTION_ENV, ...env },
     stdio: ["ignore", 2, 2],
   });
 }

