@@ -93,7 +93,7 @@ export async function startReceiverProcess(): Promise<ReceiverProcess> {
 }
 
 /** SIGTERM, then SIGKILL if the child is still there after `graceMs`. */
-export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");

@@ -27,7 +27,7 @@ export type HookpostProcess = {
  * two glibc malloc arenas instead of one per thread, about 40 MB less RSS for
  * a busy worker at no measurable cost.
  */
-export const PRODUCTION_ENV = { MALLOC_ARENA_MAX: "2" };
+const PRODUCTION_ENV = { MALLOC_ARENA_MAX: "2" };
 
 let built: Promise<string> | undefined;
 
@@ -36,10 +36,7 @@ let built: Promise<string> | undefined;
  * in dist/, built once per test or bench process (builds are atomic, so
  * processes building at once do not clash).
  */
-export async function hookpostArgs(
-  role: "api" | "worker",
-  nodeArgs: readonly string[] = [],
-): Promise<string[]> {
+async function hookpostArgs(role: "api" | "worker", nodeArgs: readonly string[] = []): Promise<string[]> {
   built ??= buildHookpost();
   await built;
   return ["--enable-source-maps", ...nodeArgs, BUNDLE, role];
@@ -58,14 +55,17 @@ export async function freePort(): Promise<number> {
  * Runs `hookpost api` or `hookpost worker` as a real child process, as in
  * production, and waits until it is up: an api answers /readyz, a worker
  * says it runs. `env` is added to this process's environment (use testEnv()
- * plus DATABASE_URL); logs are kept at info level in a buffer.
+ * plus DATABASE_URL); logs are kept at info level in a buffer, and also
+ * written to `opts.echo` when given. `opts.nodeArgs` go to node (e.g.
+ * `--cpu-prof`).
  */
 export async function spawnHookpost(
   role: "api" | "worker",
   env: Record<string, string>,
+  opts: { nodeArgs?: readonly string[]; echo?: NodeJS.WritableStream } = {},
 ): Promise<HookpostProcess> {
   const port = role === "api" ? await freePort() : null;
-  const child = spawn(process.execPath, await hookpostArgs(role), {
+  const child = spawn(process.execPath, await hookpostArgs(role, opts.nodeArgs), {
     cwd: REPO,
     env: {
       ...process.env,
@@ -78,6 +78,7 @@ export async function spawnHookpost(
   });
   let output = "";
   const keep = (chunk: Buffer) => {
+    opts.echo?.write(chunk);
     output = (output + chunk.toString("utf8")).slice(-LOG_LIMIT_CHARS);
   };
   child.stdout.on("data", keep);
