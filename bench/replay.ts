@@ -98,9 +98,11 @@ async function main() {
   const config = loadConfig({ ...process.env, ...settings });
   const runtime = await openRuntime(config, createLogger(config));
   const { deps } = runtime;
-  const worker = await spawnHookpost("worker", {
-    ...settings,
-    NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS ?? "",
+  // Node flags for the worker (e.g. --trace-gc); its output is then shown too.
+  const nodeArgs = process.env.WORKER_NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [];
+  const worker = await spawnHookpost("worker", settings, {
+    nodeArgs,
+    echo: nodeArgs.length ? process.stderr : undefined,
   });
   const mb = (value: number | null) => `${value?.toFixed(0)} MB`;
   // Ctrl-C stops the run but still drops the scratch database and the Redis keys.

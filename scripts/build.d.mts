@@ -1,4 +1,4 @@
 /** Where `buildHookpost` writes the bundle. */
 export declare const BUNDLE: string;
-/** Bundles src/cli.ts into dist/hookpost.mjs; resolves with its path. */
+/** Bundles src/cli.ts into dist/hookpost.mjs (and dist/chunks/); resolves with the entry's path. */
 export declare function buildHookpost(): Promise<string>;

@@ -2,19 +2,30 @@
 // (packages stay in node_modules), so production runs plain JavaScript: no
 // TypeScript loader in the process, which starts faster and uses about 70 MB
 // less memory. Takes well under a second, so `hookpost` builds on every start.
+//
+// What a role loads lazily (the api's server, schema and GraphiQL) goes to
+// chunks of its own, so a worker never loads it: with one file, esbuild would
+// hoist those packages' imports to the top and every process would load them.
 import { randomBytes } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
-export const BUNDLE = fileURLToPath(new URL("../dist/hookpost.mjs", import.meta.url));
+const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
+const CHUNKS = join(DIST, "chunks");
+export const BUNDLE = join(DIST, "hookpost.mjs");
+/** A process started from an older build may still load its chunks; they go once it has surely loaded them. */
+const STALE_CHUNK_MS = 3_600_000;
 
 export async function buildHookpost() {
   const result = await build({
-    entryPoints: [fileURLToPath(new URL("../src/cli.ts", import.meta.url))],
-    outfile: BUNDLE,
+    entryPoints: { hookpost: fileURLToPath(new URL("../src/cli.ts", import.meta.url)) },
+    outdir: DIST,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "chunks/[name]-[hash]",
     bundle: true,
+    splitting: true,
     platform: "node",
     format: "esm",
     target: "node20",
@@ -23,18 +34,28 @@ export async function buildHookpost() {
     write: false,
     logLevel: "warning",
   });
-  await mkdir(new URL("../dist/", import.meta.url), { recursive: true });
-  // Written beside and renamed into place, so a process starting meanwhile never reads half a file.
-  // The map goes first: the bundle that points at it must never appear without it.
-  const files = [...result.outputFiles].sort(
-    (a, b) => Number(b.path.endsWith(".map")) - Number(a.path.endsWith(".map")),
-  );
+  await mkdir(CHUNKS, { recursive: true });
+  // Each file is written beside and renamed into place, so a process starting meanwhile never
+  // reads half a file; chunks (content-named) and maps go before the entry that points at them.
+  const rank = (path) => (path === BUNDLE ? 2 : path.endsWith(".map") ? 0 : 1);
+  const files = [...result.outputFiles].sort((a, b) => rank(a.path) - rank(b.path));
   for (const file of files) {
     const temporary = `${file.path}.${randomBytes(4).toString("hex")}.tmp`;
     await writeFile(temporary, file.contents);
     await rename(temporary, file.path);
   }
+  await pruneChunks(new Set(files.map((f) => f.path)));
   return BUNDLE;
+}
+
+/** Removes chunks of earlier builds (and stray temporary files) once they are an hour old. */
+async function pruneChunks(current) {
+  for (const name of await readdir(CHUNKS)) {
+    const path = join(CHUNKS, name);
+    if (current.has(path)) continue;
+    const info = await stat(path).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > STALE_CHUNK_MS) await rm(path, { force: true });
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

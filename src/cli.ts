@@ -1,4 +1,5 @@
 import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { ConfigError, loadConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import { createLogger } from "./logger.ts";
@@ -15,6 +16,20 @@ const USAGE = `Usage: hookpost <command>
 
 Settings come from the environment; see src/config.ts for every variable and its default.`;
 
+/**
+ * V8 applies the growing factor when it sizes the heap after a full GC. The
+ * limit set by the last one, during startup, allows up to 4× the live heap,
+ * which the first burst of work would fill before any full GC; one full GC
+ * now makes the factor hold from the first job on.
+ */
+function limitHeapGrowth(percent: number): void {
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  setFlagsFromString("--no-expose-gc");
+  gc();
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
   if (command === "help" || command === "--help" || command === "-h") {
@@ -26,9 +41,7 @@ async function main(argv: string[]): Promise<number> {
   const roles: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
   const startRoles = roles[command];
   if (startRoles) {
-    // V8 reads this each time it sizes the heap after a full GC, so setting it now takes effect.
-    if (config.heapGrowingPercent > 0)
-      setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
+    if (config.heapGrowingPercent > 0) limitHeapGrowth(config.heapGrowingPercent);
     const hookpost = await startHookpost(config, logger, startRoles);
     stopOnSignals(hookpost.stop, logger);
     return -1;

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import type { execute, subscribe } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
@@ -39,7 +38,9 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     graphqlEndpoint: "/graphql",
     graphiql: { title: "Hookpost", subscriptionsProtocol: "WS" },
     // GraphiQL served from the package, not a CDN: self-hosted installs are often offline.
-    renderGraphiQL,
+    // Loaded on its first request: its ~30 MB of page source would otherwise sit in every api's heap.
+    renderGraphiQL: async (options) =>
+      (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     maskedErrors: true,
     logging: false,
     context: async (ctx) => ({ viewer: await authenticate(authorizationOf(ctx)), deps }),
