@@ -1,12 +1,14 @@
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import { createFeed, type LiveFeed } from "./feed.ts";
-import { type LivePayload, type LiveTopic, liveChannel, wireFormat } from "./topics.ts";
+import { type LivePayload, type LiveTopic, listeningChannel, liveChannel, wireFormat } from "./topics.ts";
 
 /** Unread messages one subscriber may have before it is dropped (see feed.ts). */
 export const LIVE_BACKLOG_LIMIT = 1_000;
 /** Live messages one PUBLISH carries at most (a JSON array of them). */
 const MAX_MESSAGES_PER_PUBLISH = 200;
+/** How long a channel nobody listens to goes unpublished before one PUBLISH checks again. */
+export const QUIET_RECHECK_MS = 5_000;
 
 export type LivePubSub = {
   /** Fire and forget: never waits, never throws. The database is the record; the live feed is best effort. */
@@ -35,11 +37,43 @@ export function createLivePubSub(
   config: Pick<Config, "redis">,
   publisher: Redis,
   subscriber: Redis,
-  opts: { backlogLimit: number } = { backlogLimit: LIVE_BACKLOG_LIMIT },
+  opts: { backlogLimit?: number; quietRecheckMs?: number } = {},
 ): LivePubSub {
+  const backlogLimit = opts.backlogLimit ?? LIVE_BACKLOG_LIMIT;
+  const quietRecheckMs = opts.quietRecheckMs ?? QUIET_RECHECK_MS;
   const channels = new Map<string, Channel>();
 
+  // Most attempts happen with no dashboard open. PUBLISH answers how many
+  // listened; a channel that had no one is not published to (nor its messages
+  // serialized) until a process announces a subscriber on it, or for
+  // quietRecheckMs. A subscription is ready once announced: whatever it causes
+  // afterwards (a publish through the api, a job a worker fetches) reaches a
+  // worker after the announcement did, and this process hears its own at once.
+  // Announcements and PUBLISH replies travel on two connections, so they are
+  // ordered by a counter: a "no one" reply to a PUBLISH sent before the last
+  // announcement is stale and ignored.
+  const announcements = listeningChannel(config.redis.prefix);
+  let clock = 0;
+  const announcedAt = new Map<string, number>();
+  const quietSince = new Map<string, number>();
+  const isQuiet = (name: string) => {
+    const since = quietSince.get(name);
+    if (since === undefined) return false;
+    if (Date.now() - since < quietRecheckMs) return true;
+    quietSince.delete(name);
+    return false;
+  };
+  subscriber.subscribe(announcements).catch(() => {
+    // Closing: nothing is published any more either.
+  });
+
+  const heard = (name: string) => {
+    announcedAt.set(name, ++clock);
+    quietSince.delete(name);
+  };
+
   subscriber.on("message", (name: string, text: string) => {
+    if (name === announcements) return heard(text);
     const channel = channels.get(name);
     if (!channel) return;
     const parsed: unknown = JSON.parse(text);
@@ -56,9 +90,15 @@ export function createLivePubSub(
     for (const [name, texts] of outbox) {
       for (let i = 0; i < texts.length; i += MAX_MESSAGES_PER_PUBLISH) {
         const batch = `[${texts.slice(i, i + MAX_MESSAGES_PER_PUBLISH).join(",")}]`;
-        publisher.publish(name, batch).catch(() => {
-          // Redis is unreachable: these live messages are lost, the deliveries they report are not.
-        });
+        const sentAt = ++clock;
+        publisher.publish(name, batch).then(
+          (listeners) => {
+            if (listeners === 0 && (announcedAt.get(name) ?? 0) < sentAt) quietSince.set(name, Date.now());
+          },
+          () => {
+            // Redis is unreachable: these live messages are lost, the deliveries they report are not.
+          },
+        );
       }
     }
     outbox.clear();
@@ -67,11 +107,16 @@ export function createLivePubSub(
   function join(name: string): Channel {
     let channel = channels.get(name);
     if (!channel) {
+      // Subscribed, then announced, so publishers that had stopped publishing this channel resume.
       // Resolves either way: a refused SUBSCRIBE only happens while the connection is being closed.
-      const ready = subscriber.subscribe(name).then(
-        () => undefined,
-        () => undefined,
-      );
+      heard(name);
+      const ready = subscriber
+        .subscribe(name)
+        .then(() => publisher.publish(announcements, name))
+        .then(
+          () => undefined,
+          () => undefined,
+        );
       channel = { subscribers: new Set(), ready };
       channels.set(name, channel);
     }
@@ -90,6 +135,7 @@ export function createLivePubSub(
   return {
     publish(topic, key, payload) {
       const name = liveChannel(config.redis.prefix, topic, key);
+      if (isQuiet(name)) return;
       const texts = outbox.get(name);
       const text = JSON.stringify(wireFormat[topic](payload));
       if (texts) texts.push(text);
@@ -102,7 +148,7 @@ export function createLivePubSub(
       const name = liveChannel(config.redis.prefix, topic, key);
       const channel = join(name);
       const { feed, push } = createFeed<LivePayload<T>>({
-        limit: opts.backlogLimit,
+        limit: backlogLimit,
         ready: channel.ready,
         onClose: () => leave(name, channel, deliver),
       });

@@ -25,3 +25,8 @@ export const wireFormat: { [T in LiveTopic]: (payload: LivePayload<T>) => LivePa
 export function liveChannel(prefix: string, topic: LiveTopic, key: string): string {
   return `${prefix}:live:${topic}:${key}`;
 }
+
+/** Where a process announces a channel it has just subscribed to, so publishers that stopped publishing it (nobody listened) resume. */
+export function listeningChannel(prefix: string): string {
+  return `${prefix}:live-listening`;
+}

@@ -1,0 +1,117 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Config, loadConfig } from "../../src/config.ts";
+import { createLivePubSub, type LivePubSub } from "../../src/pubsub/pubsub.ts";
+import { liveChannel } from "../../src/pubsub/topics.ts";
+import type { ReplayView } from "../../src/pubsub/views.ts";
+import { testEnv } from "../support/hookpost.ts";
+import { sleep, waitFor } from "../support/wait.ts";
+
+const RECHECK_MS = 3_000;
+
+/**
+ * A worker's live pub/sub stops publishing a channel nobody listens to, and
+ * resumes the moment a subscriber anywhere is ready. Two pub/subs on real
+ * Redis: the publishing side (a worker) and the listening side (an api).
+ */
+describe("live channels nobody listens to", () => {
+  let config: Config;
+  const connections: Redis[] = [];
+  let worker: LivePubSub;
+  let api: LivePubSub;
+  /** Every PUBLISH the worker side sends, by channel. */
+  const published: string[] = [];
+  /** The worker side's job connection, and the list it takes jobs from. */
+  let workerJobs: Redis;
+  let triggers: string;
+
+  const connect = () => {
+    const redis = new Redis(config.redis.url);
+    connections.push(redis);
+    return redis;
+  };
+
+  beforeAll(() => {
+    config = loadConfig(testEnv());
+    const publisher = connect();
+    const publish = publisher.publish.bind(publisher);
+    publisher.publish = ((channel: string, message: string) => {
+      published.push(channel);
+      return publish(channel, message);
+    }) as typeof publisher.publish;
+    worker = createLivePubSub(config, publisher, connect(), { quietRecheckMs: RECHECK_MS });
+    api = createLivePubSub(config, connect(), connect());
+    workerJobs = connect();
+    triggers = `${config.redis.prefix}:triggers`;
+  });
+
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => c.quit()));
+  });
+
+  let progress = 0;
+  const replayProgress = (replayId: string) =>
+    ({ id: replayId, enqueued: ++progress }) as unknown as ReplayView;
+  const publishesTo = (replayId: string) =>
+    published.filter((c) => c === liveChannel(config.redis.prefix, "replay-progress", replayId)).length;
+
+  it("publishes once, then nothing until someone subscribes, then every message", async () => {
+    worker.publish("replay-progress", "rpl_a", replayProgress("rpl_a"));
+    await waitFor(() => publishesTo("rpl_a") === 1, "the first PUBLISH");
+    await sleep(100); // its "nobody listened" reply
+    for (let i = 0; i < 10; i++) {
+      worker.publish("replay-progress", "rpl_a", replayProgress("rpl_a"));
+      await sleep(5);
+    }
+    expect(publishesTo("rpl_a")).toBe(1);
+
+    const feed = api.subscribe("replay-progress", "rpl_a");
+    await feed.ready;
+    // What makes a worker record an attempt reaches it through Redis after the subscription was ready.
+    await connections[0]!.lpush(triggers, "attempt");
+    await workerJobs.brpop(triggers, 5);
+    const sent = replayProgress("rpl_a");
+    worker.publish("replay-progress", "rpl_a", sent);
+    const { value } = await feed.next();
+    expect(value).toEqual(sent);
+    await feed.return();
+  });
+
+  it("checks a quiet channel again after the recheck interval, and other channels are unaffected", async () => {
+    worker.publish("replay-progress", "rpl_b", replayProgress("rpl_b"));
+    await waitFor(() => publishesTo("rpl_b") === 1, "the first PUBLISH");
+    await sleep(100);
+    worker.publish("replay-progress", "rpl_b", replayProgress("rpl_b"));
+    worker.publish("replay-progress", "rpl_c", replayProgress("rpl_c"));
+    await waitFor(() => publishesTo("rpl_c") === 1, "a PUBLISH to another channel");
+    expect(publishesTo("rpl_b")).toBe(1);
+
+    await sleep(RECHECK_MS);
+    worker.publish("replay-progress", "rpl_b", replayProgress("rpl_b"));
+    await waitFor(() => publishesTo("rpl_b") === 2, "the recheck PUBLISH");
+  });
+
+  it("keeps publishing while a subscriber listens, and goes quiet once it leaves", async () => {
+    const feed = api.subscribe("replay-progress", "rpl_d");
+    await feed.ready;
+    for (let i = 0; i < 5; i++) {
+      const sent = replayProgress("rpl_d");
+      worker.publish("replay-progress", "rpl_d", sent);
+      expect((await feed.next()).value).toEqual(sent);
+    }
+    await feed.return();
+    await waitFor(async () => {
+      const [, count] = (await connections[0]!.pubsub(
+        "NUMSUB",
+        liveChannel(config.redis.prefix, "replay-progress", "rpl_d"),
+      )) as [string, number];
+      return count === 0;
+    }, "the unsubscribe");
+    worker.publish("replay-progress", "rpl_d", replayProgress("rpl_d"));
+    const before = await waitFor(() => publishesTo("rpl_d") === 6 && 6, "the PUBLISH nobody hears");
+    await sleep(100);
+    worker.publish("replay-progress", "rpl_d", replayProgress("rpl_d"));
+    await sleep(100);
+    expect(publishesTo("rpl_d")).toBe(before);
+  });
+});
