@@ -37,7 +37,9 @@ describe("production bundle", () => {
       expect(atStart, apiOnly).not.toContain(apiOnly);
 
     const lazily = [...(await readFile(bundle, "utf8")).matchAll(/import\("(\.\/chunks\/[^"]+)"\)/g)];
-    const api = await Promise.all(lazily.map(([, chunk]) => packagesLoadedBy(resolve(dirname(bundle), chunk!))));
+    const api = await Promise.all(
+      lazily.map(([, chunk]) => packagesLoadedBy(resolve(dirname(bundle), chunk!))),
+    );
     expect(api.some((packages) => packages.has("graphql-yoga") && packages.has("graphql-ws"))).toBe(true);
   });
 });
