@@ -35,6 +35,8 @@ const RATE_PER_S = 200;
 const CONNECT_CONCURRENCY = 50;
 /** After the last publish, how long messages may still arrive before those missing count as notReceived. */
 const DRAIN_MS = 10_000;
+/** Subscriptions must all be live by then; otherwise the run fails instead of waiting forever. */
+const WARM_UP_LIMIT_MS = 60_000;
 
 type Subscriber = { workspace: number; client: Client; received: number };
 
@@ -46,16 +48,18 @@ export async function runLiveScenario(opts: {
   const db = await createTestDatabase();
   const env = testEnv({ NODE_ENV: "production", DATABASE_URL: db.url });
   const publisher = new Redis(env.REDIS_URL!);
-  // This process only publishes, so the connection never enters subscriber mode and can serve as both.
+  // The pub/sub also listens (for announced subscribers), on a connection of its own.
+  const listener = new Redis(env.REDIS_URL!);
   const pubsub = createLivePubSub(
     { redis: { url: env.REDIS_URL!, prefix: env.REDIS_PREFIX! } },
     publisher,
-    publisher,
+    listener,
   );
   const subscribers: Subscriber[] = [];
   const api = await spawnHookpost("api", env).catch(async (err) => {
     await db.drop();
     publisher.disconnect();
+    listener.disconnect();
     throw err;
   });
   try {
@@ -111,7 +115,12 @@ export async function runLiveScenario(opts: {
     // until they all have, a second apart so that warming up leaves no backlog.
     opts.progress("live: warming up");
     const rssIdleMb = rss.summary().startMb;
+    const warmUpDeadline = Date.now() + WARM_UP_LIMIT_MS;
     while (subscribers.some((s) => s.received === 0)) {
+      if (Date.now() > warmUpDeadline) {
+        const silent = subscribers.filter((s) => s.received === 0).length;
+        throw new Error(`live: ${silent} subscribers received nothing in ${WARM_UP_LIMIT_MS / 1_000} s`);
+      }
       workspaces.forEach((w, i) => {
         pubsub.publish("delivery-attempt", w.workspaceId, syntheticAttempt(w.workspaceId, i));
       });
@@ -166,6 +175,7 @@ export async function runLiveScenario(opts: {
     await Promise.all(subscribers.map((s) => s.client.dispose()));
     await api.stop();
     publisher.disconnect();
+    listener.disconnect();
     await db.drop();
   }
 }
