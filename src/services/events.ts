@@ -3,8 +3,8 @@ import type { Deps } from "../deps.ts";
 import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { deliveryJob } from "../queue/queues.ts";
-import { insertEventsAndDeliveries, type NewDelivery } from "./eventInserts.ts";
-import { eventTypeMatches, isKnownEventType, OPERATIONAL_EVENT_TYPES, streamMatches } from "./eventTypes.ts";
+import { insertEventsAndDeliveries } from "./eventInserts.ts";
+import { isKnownEventType, OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
 
 export type PublishEventInput = {
   type: string;
@@ -88,28 +88,8 @@ export async function recordEvents(
       createdAt: now,
     }),
   );
-  const endpoints = await deps.prisma.endpoint.findMany({
-    where: { workspaceId, enabled: true },
-    select: { id: true, eventTypes: true, streams: true },
-  });
-  const deliveries: NewDelivery[] = [];
-  for (const event of rows) {
-    for (const endpoint of endpoints) {
-      if (
-        !eventTypeMatches(endpoint.eventTypes, event.type) ||
-        !streamMatches(endpoint.streams, event.stream ?? null)
-      )
-        continue;
-      deliveries.push({
-        id: newId("delivery", now.getTime()),
-        eventId: event.id!,
-        endpointId: endpoint.id,
-        eventType: event.type,
-      });
-    }
-  }
   // Events already stored under their idempotency key are skipped, and their deliveries with them.
-  const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows, deliveries);
+  const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows);
   // The deliveries are committed: enqueueing them and looking up skipped events need not wait for each other.
   const [, events] = await Promise.all([
     enqueueDeliveries(deps, inserted.deliveryIds),

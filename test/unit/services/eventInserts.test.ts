@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../../../src/ids.ts";
 import { insertEventsAndDeliveries } from "../../../src/services/eventInserts.ts";
+import { eventTypeMatches, streamMatches } from "../../../src/services/eventTypes.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 
 describe("insertEventsAndDeliveries", () => {
@@ -32,25 +33,24 @@ describe("insertEventsAndDeliveries", () => {
     occurredAt: new Date("2025-01-02T03:04:05.678Z"),
     idempotencyKey,
   });
-  const deliveriesOf = (eventId: string) =>
-    endpointIds.map((endpointId) => ({
-      id: newId("delivery"),
-      eventId,
-      endpointId,
-      eventType: "email.sent",
-    }));
-
   it("stores events and PENDING deliveries as Prisma would, and returns their ids", async () => {
     const now = new Date("2025-06-01T00:00:00.123Z");
     const events = [event(), event("k-1")];
-    const deliveries = events.flatMap((e) => deliveriesOf(e.id));
-    const ids = await insertEventsAndDeliveries(db.prisma, workspaceId, now, events, deliveries);
-    expect(ids.deliveryIds.sort()).toEqual(deliveries.map((d) => d.id).sort());
+    const ids = await insertEventsAndDeliveries(db.prisma, workspaceId, now, events);
     expect(ids.eventIds).toEqual(new Set(events.map((e) => e.id)));
+    const deliveries = await db.prisma.delivery.findMany({ where: { id: { in: ids.deliveryIds } } });
+    expect(deliveries.map((d) => `${d.eventId} ${d.endpointId}`).sort()).toEqual(
+      events.flatMap((e) => endpointIds.map((endpointId) => `${e.id} ${endpointId}`)).sort(),
+    );
+    // ULIDs of the publish's time, like every other id.
+    for (const id of ids.deliveryIds) expect(id).toMatch(/^dlv_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(
+      ids.deliveryIds.every((id) => id.slice(0, 14) === newId("delivery", now.getTime()).slice(0, 14)),
+    ).toBe(true);
 
     const stored = await db.prisma.event.findUniqueOrThrow({ where: { id: events[1]!.id } });
     expect(stored).toEqual({ ...events[1], isTest: false, createdAt: now });
-    const delivery = await db.prisma.delivery.findUniqueOrThrow({ where: { id: deliveries[0]!.id } });
+    const delivery = deliveries.find((d) => d.eventId === events[0]!.id && d.endpointId === endpointIds[0])!;
     expect(delivery).toMatchObject({
       workspaceId,
       eventId: events[0]!.id,
@@ -68,30 +68,89 @@ describe("insertEventsAndDeliveries", () => {
 
   it("skips an event whose idempotency key is taken, with its deliveries, also twice in one call", async () => {
     const repeated = event("k-2");
-    await insertEventsAndDeliveries(
-      db.prisma,
-      workspaceId,
-      new Date(),
-      [repeated],
-      deliveriesOf(repeated.id),
-    );
+    await insertEventsAndDeliveries(db.prisma, workspaceId, new Date(), [repeated]);
 
     const again = event("k-2");
     const twiceInOneCall = [event("k-3"), event("k-3")];
     const fresh = event();
     const events = [again, ...twiceInOneCall, fresh];
-    const ids = await insertEventsAndDeliveries(
-      db.prisma,
-      workspaceId,
-      new Date(),
-      events,
-      events.flatMap((e) => deliveriesOf(e.id)),
-    );
+    const ids = await insertEventsAndDeliveries(db.prisma, workspaceId, new Date(), events);
     expect(ids.deliveryIds).toHaveLength(4); // the first k-3 event and the fresh one, two endpoints each
     expect(ids.eventIds).toEqual(new Set([twiceInOneCall[0]!.id, fresh.id]));
     expect(await db.prisma.event.count({ where: { id: { in: events.map((e) => e.id) } } })).toBe(2);
     expect(await db.prisma.delivery.count({ where: { eventId: again.id } })).toBe(0);
     expect(await db.prisma.delivery.count({ where: { eventId: twiceInOneCall[0]!.id } })).toBe(2);
     expect(await db.prisma.delivery.count({ where: { eventId: twiceInOneCall[1]!.id } })).toBe(0);
+  });
+  it("delivers to exactly the endpoints eventTypeMatches and streamMatches admit", async () => {
+    const otherWorkspace = newId("workspace");
+    const ws = newId("workspace");
+    await db.prisma.workspace.createMany({
+      data: [
+        { id: ws, name: "m" },
+        { id: otherWorkspace, name: "o" },
+      ],
+    });
+    const filters: { eventTypes: string[]; streams: string[]; enabled?: boolean; workspaceId?: string }[] = [
+      { eventTypes: ["*"], streams: [] },
+      { eventTypes: ["email.*"], streams: [] },
+      { eventTypes: ["email.bounced", "email.sent"], streams: [] },
+      { eventTypes: ["email.opened"], streams: [] },
+      { eventTypes: ["*"], streams: ["marketing"] },
+      { eventTypes: ["email.*"], streams: ["outbound", "marketing"] },
+      { eventTypes: ["endpoint.*"], streams: [] },
+      { eventTypes: ["endpoint.disabled"], streams: [] },
+      { eventTypes: ["*"], streams: [], enabled: false },
+      { eventTypes: ["*"], streams: [], workspaceId: otherWorkspace },
+    ];
+    const endpoints = filters.map((f) => ({
+      id: newId("endpoint"),
+      workspaceId: f.workspaceId ?? ws,
+      url: "https://example.com/hook",
+      secret: "whsec_x",
+      eventTypes: f.eventTypes,
+      streams: f.streams,
+      enabled: f.enabled ?? true,
+    }));
+    await db.prisma.endpoint.createMany({ data: endpoints });
+    const cases = [
+      ["email.sent", null],
+      ["email.bounced", "outbound"],
+      ["email.opened", "marketing"],
+      ["email.clicked", "transactional"],
+      ["endpoint.disabled", null],
+      ["delivery.exhausted", null],
+    ] as const;
+    const events = cases.map(([type, stream]) => ({
+      id: newId("event"),
+      workspaceId: ws,
+      type,
+      stream,
+      payload: {},
+      occurredAt: new Date(),
+      idempotencyKey: null,
+    }));
+    const ids = await insertEventsAndDeliveries(db.prisma, ws, new Date(), events);
+    const stored = await db.prisma.delivery.findMany({ where: { id: { in: ids.deliveryIds } } });
+    const expected = events.flatMap((e) =>
+      endpoints
+        .filter(
+          (n) =>
+            n.workspaceId === ws &&
+            n.enabled &&
+            eventTypeMatches(n.eventTypes, e.type) &&
+            streamMatches(n.streams, e.stream),
+        )
+        .map((n) => `${e.type}/${e.stream} → ${n.eventTypes}/${n.streams}`),
+    );
+    const byId = new Map(endpoints.map((n) => [n.id, n]));
+    const byEvent = new Map(events.map((e) => [e.id, e]));
+    const actual = stored.map((d) => {
+      const e = byEvent.get(d.eventId)!;
+      const n = byId.get(d.endpointId)!;
+      return `${e.type}/${e.stream} → ${n.eventTypes}/${n.streams}`;
+    });
+    expect(actual.sort()).toEqual(expected.sort());
+    expect(expected.length).toBeGreaterThan(10);
   });
 });
