@@ -20,7 +20,16 @@ export type DeliveryChange = Pick<
   succeededAt: Date | null;
 };
 
-export type AttemptWrite = { attempt: DeliveryAttempt; change: DeliveryChange };
+export type AttemptWrite = {
+  attempt: DeliveryAttempt;
+  change: DeliveryChange;
+  /**
+   * Applies the change only if the delivery still belongs to this replay (null:
+   * to no replay), i.e. no replay claimed it during the attempt; otherwise only
+   * the attempt row is written and the caller gets null. Null: unconditional.
+   */
+  claimedBy: { replayId: string | null } | null;
+};
 
 /** Attempts per statement. */
 const MAX_BATCH = 200;
@@ -52,7 +61,7 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * allocations. One row per attempt feeds both the INSERT and the UPDATE.
  */
 function writeRound(prisma: Db, writes: AttemptWrite[]) {
-  const rows = writes.map(({ attempt: a, change: c }) => ({
+  const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
     id: a.id,
     workspace_id: a.workspaceId,
     delivery_id: a.deliveryId,
@@ -78,6 +87,8 @@ function writeRound(prisma: Db, writes: AttemptWrite[]) {
     last_response_status: c.lastResponseStatus,
     last_error: c.lastError,
     succeeded_at: c.succeededAt,
+    guarded: claimedBy !== null,
+    claimed_by: claimedBy?.replayId ?? null,
   }));
   // Dates serialize as ISO text; cast to timestamp(3), PostgreSQL drops the `Z`,
   // which stores UTC as Prisma does, whatever the session time zone.
@@ -88,7 +99,7 @@ function writeRound(prisma: Db, writes: AttemptWrite[]) {
         request_headers jsonb, request_body text, response_status int, response_headers jsonb,
         response_body text, error text, duration_ms int, succeeded boolean, started_at text, created_at text,
         status text, retry_step int, next_attempt_at text, next_trigger text, last_response_status int,
-        last_error text, succeeded_at text)
+        last_error text, succeeded_at text, guarded boolean, claimed_by text)
     ), inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
         "trigger", "url", "requestHeaders", "requestBody", "responseStatus", "responseHeaders",
@@ -110,7 +121,7 @@ function writeRound(prisma: Db, writes: AttemptWrite[]) {
       "succeededAt" = COALESCE(v.succeeded_at::timestamp(3), d."succeededAt"),
       "updatedAt" = v.created_at::timestamp(3)
     FROM v
-    WHERE d."id" = v.delivery_id
+    WHERE d."id" = v.delivery_id AND (NOT v.guarded OR d."replayId" IS NOT DISTINCT FROM v.claimed_by)
     RETURNING d.*`;
 }
 

@@ -1,6 +1,6 @@
 import type { Batcher } from "../db/batcher.ts";
 import type { Db } from "../db/client.ts";
-import type { Delivery, DeliveryAttempt } from "../db/generated/client.ts";
+import type { Delivery, DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { eventBody } from "../delivery/payload.ts";
@@ -82,19 +82,17 @@ export async function deliverAttempt(
     if (!ACTIVE.has(delivery.status)) return { kind: "skipped", reason: `delivery is ${delivery.status}` };
     // An attempt in flight when its replay was cancelled can leave it RETRYING; its retry stops here.
     if (delivery.replay?.status === "CANCELLED") {
-      await deps.prisma.delivery.update({
-        where: { id: delivery.id },
-        data: { status: "CANCELLED", nextAttemptAt: null },
-      });
-      return { kind: "skipped", reason: "its replay was cancelled" };
+      const settled = await settleAsLoaded(deps, delivery, { status: "CANCELLED", nextAttemptAt: null });
+      return settled ? { kind: "skipped", reason: "its replay was cancelled" } : RELOAD;
     }
     // A replay that names a disabled endpoint sends to it anyway: the operator asked for that one.
     if (!delivery.endpoint.enabled && delivery.replay?.endpointId !== delivery.endpointId) {
-      await deps.prisma.delivery.update({
-        where: { id: delivery.id },
-        data: { status: "FAILED", nextAttemptAt: null, lastError: "endpoint is disabled" },
+      const settled = await settleAsLoaded(deps, delivery, {
+        status: "FAILED",
+        nextAttemptAt: null,
+        lastError: "endpoint is disabled",
       });
-      return { kind: "skipped", reason: "endpoint is disabled" };
+      return settled ? { kind: "skipped", reason: "endpoint is disabled" } : RELOAD;
     }
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
@@ -113,7 +111,40 @@ export async function deliverAttempt(
     custom: delivery.endpoint.headers as Record<string, string>,
   });
   const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
-  return recordAttempt(deps, delivery, trigger, startedAt, headers, body, result);
+  const recorded = await recordAttempt(
+    deps,
+    delivery,
+    trigger,
+    !opts.trigger,
+    startedAt,
+    headers,
+    body,
+    result,
+  );
+  return recorded ?? RELOAD;
+}
+
+/**
+ * A scheduled job whose delivery a replay claimed after the job loaded it
+ * (the replay's enqueue found this job's id taken and added nothing): the job
+ * runs again at once, with the delivery as it is now.
+ */
+const RELOAD: DispatchResult = { kind: "deferred", delayMs: 0 };
+
+/**
+ * Sets a delivery's state unless a replay claimed it since it was loaded
+ * (its replayId changed); false if one did.
+ */
+async function settleAsLoaded(
+  deps: Deps,
+  delivery: LoadedDelivery,
+  data: Prisma.DeliveryUpdateManyMutationInput,
+): Promise<boolean> {
+  const { count } = await deps.prisma.delivery.updateMany({
+    where: { id: delivery.id, replayId: delivery.replayId },
+    data,
+  });
+  return count === 1;
 }
 
 /** 250–1,000 ms: spread out, so deferred deliveries do not all come back at once. */
@@ -121,15 +152,17 @@ function deferralMs(): number {
   return 250 + Math.floor(Math.random() * 750);
 }
 
+/** Null when a scheduled attempt's delivery was claimed by a replay meanwhile: the attempt is stored, the new claim left alone. */
 async function recordAttempt(
   deps: Deps,
   delivery: LoadedDelivery,
   trigger: Trigger,
+  scheduled: boolean,
   startedAt: Date,
   headers: Record<string, string>,
   body: string,
   result: SendResult,
-): Promise<DispatchResult> {
+): Promise<DispatchResult | null> {
   const { config } = deps;
   const now = new Date();
   const next = decideNextState({
@@ -180,8 +213,13 @@ async function recordAttempt(
       lastError: result.error,
       succeededAt: result.ok ? now : null,
     },
+    // MANUAL and TEST attempts record their outcome whatever happened meanwhile.
+    claimedBy: scheduled ? { replayId: delivery.replayId } : null,
   });
-  if (!updated) throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
+  if (!updated) {
+    if (scheduled) return null;
+    throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
+  }
   deps.pubsub.publish("delivery-attempt", delivery.workspaceId, {
     ...attempt,
     event: delivery.event,

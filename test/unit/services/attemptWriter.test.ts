@@ -96,6 +96,7 @@ describe("attemptWriter", () => {
       lastError: null,
       succeededAt: attempt.createdAt,
     },
+    claimedBy: null,
   });
   const retry = (attempt: DeliveryAttempt, nextAttemptAt: Date): AttemptWrite => ({
     attempt,
@@ -108,6 +109,34 @@ describe("attemptWriter", () => {
       lastError: attempt.error,
       succeededAt: null,
     },
+    claimedBy: null,
+  });
+
+  it("stores a scheduled attempt but leaves the delivery alone when a replay claimed it meanwhile", async () => {
+    const [asLoaded, reclaimed] = [await newDelivery(), await newDelivery()];
+    const writer = createAttemptWriter(db.prisma);
+    const kept = attemptOf(asLoaded, true);
+    const stale = attemptOf(reclaimed, false);
+    // Both were loaded belonging to no replay; a replay has claimed the second since.
+    const newer = await db.prisma.replay.create({
+      data: { id: newId("replay"), workspaceId, since: new Date(0), until: new Date(), filterKey: "k" },
+    });
+    await db.prisma.delivery.update({
+      where: { id: reclaimed.id },
+      data: { replayId: newer.id, status: "PENDING" },
+    });
+    const [updated, skipped] = await Promise.all([
+      writer.run({ ...success(kept), claimedBy: { replayId: null } }),
+      writer.run({ ...retry(stale, new Date()), claimedBy: { replayId: null } }),
+    ]);
+    expect(updated).toMatchObject({ id: asLoaded.id, status: "SUCCEEDED", attempts: 1 });
+    expect(skipped).toBeNull();
+    expect(await db.prisma.delivery.findUnique({ where: { id: reclaimed.id } })).toMatchObject({
+      status: "PENDING",
+      replayId: newer.id,
+      attempts: 0,
+    });
+    expect(await db.prisma.deliveryAttempt.count({ where: { id: { in: [kept.id, stale.id] } } })).toBe(2);
   });
 
   it("writes a batch of attempts and delivery states that read back exactly", async () => {
