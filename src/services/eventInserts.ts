@@ -1,7 +1,17 @@
 import type { Db } from "../db/client.ts";
-import type { Prisma } from "../db/generated/client.ts";
+import { Prisma } from "../db/generated/client.ts";
 import { ID_PREFIX, ulid } from "../ids.ts";
-import { filtersReceiving } from "./eventTypes.ts";
+import { endpointAdmitsSql, filtersReceiving } from "./eventTypes.ts";
+
+/**
+ * A new delivery's id, made in SQL: a ULID whose time is `now` and whose
+ * random part is drawn from md5(event id, endpoint id), so unique per pair,
+ * which (eventId, endpointId) already is.
+ */
+export function deliveryIdSql(now: Date, eventId: Prisma.Sql, endpointId: Prisma.Sql): Prisma.Sql {
+  const start = `${ID_PREFIX.delivery}_${ulid(now.getTime()).slice(0, 10)}`;
+  return Prisma.sql`${start} || upper(substr(md5(${eventId} || ':' || ${endpointId}), 1, 16))`;
+}
 
 /**
  * Inserts a publish's events and one PENDING delivery per endpoint that wants
@@ -11,11 +21,8 @@ import { filtersReceiving } from "./eventTypes.ts";
  * array parameter (`unnest`): Prisma's createMany costs about a millisecond of
  * CPU per call plus a fifth of one per row.
  *
- * The endpoints are matched as eventTypeMatches/streamMatches do: enabled, of
- * the workspace, a filter among filtersReceiving(type), and no stream filter (empty or unset)
- * or the event's stream in it. A delivery id is a ULID whose time is `now` and
- * whose random part is drawn from md5(event id, endpoint id): unique per pair,
- * which (eventId, endpointId) already is.
+ * The endpoints are the workspace's enabled ones that eventTypeMatches and
+ * streamMatches admit (endpointAdmitsSql).
  *
  * An event whose idempotency key (or id) is already taken is skipped
  * (ON CONFLICT DO NOTHING) together with its deliveries. Returns the ids of
@@ -29,7 +36,6 @@ export async function insertEventsAndDeliveries(
   events: readonly Prisma.EventCreateManyInput[],
 ): Promise<{ eventIds: Set<string>; deliveryIds: string[] }> {
   const at = now.toISOString();
-  const deliveryIdStart = `${ID_PREFIX.delivery}_${ulid(now.getTime()).slice(0, 10)}`;
   const rows = await prisma.$queryRaw<{ id: string; event: boolean }[]>`
     WITH v AS (
       SELECT * FROM unnest(
@@ -49,13 +55,12 @@ export async function insertEventsAndDeliveries(
     ), delivered AS (
       INSERT INTO "Delivery" ("id", "workspaceId", "eventId", "endpointId", "eventType", "nextAttemptAt",
         "createdAt", "updatedAt")
-      SELECT ${deliveryIdStart} || upper(substr(md5(v.id || ':' || n."id"), 1, 16)), ${workspaceId}, v.id, n."id",
+      SELECT ${deliveryIdSql(now, Prisma.sql`v.id`, Prisma.sql`n."id"`)}, ${workspaceId}, v.id, n."id",
         v.type, ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3)
       FROM v
       JOIN inserted ON inserted."id" = v.id
       JOIN "Endpoint" n ON n."workspaceId" = ${workspaceId} AND n.enabled
-        AND n."eventTypes" && string_to_array(v.receiving, ' ')
-        AND (coalesce(cardinality(n.streams), 0) = 0 OR v.stream = ANY(n.streams))
+        AND ${endpointAdmitsSql("n", Prisma.sql`string_to_array(v.receiving, ' ')`, Prisma.sql`v.stream`)}
       RETURNING "id"
     )
     SELECT "id", false AS "event" FROM delivered UNION ALL SELECT "id", true FROM inserted`;

@@ -1,3 +1,5 @@
+import { Prisma } from "../db/generated/client.ts";
+
 /**
  * The canonical event catalog and endpoint filter matching.
  * Filters are "*", exact types ("email.bounced") or prefixes ending in ".*"
@@ -74,4 +76,15 @@ export function eventTypeMatches(filters: readonly string[], type: string): bool
 /** Whether an endpoint's stream/domain filter (empty = all) admits an event's stream. */
 export function streamMatches(streams: readonly string[], stream: string | null): boolean {
   return streams.length === 0 || (stream !== null && streams.includes(stream));
+}
+
+/**
+ * eventTypeMatches and streamMatches in SQL, for statements that match
+ * endpoints themselves: `endpoint` is the Endpoint row's alias, `receiving`
+ * a text[] of filtersReceiving(type), `stream` the event's stream.
+ */
+export function endpointAdmitsSql(endpoint: string, receiving: Prisma.Sql, stream: Prisma.Sql): Prisma.Sql {
+  const n = Prisma.raw(endpoint);
+  return Prisma.sql`${n}."eventTypes" && ${receiving}
+    AND (coalesce(cardinality(${n}.streams), 0) = 0 OR ${stream} = ANY(${n}.streams))`;
 }

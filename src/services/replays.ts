@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import type { Delivery, Replay, ReplayStatus } from "../db/generated/client.ts";
+import { type Delivery, Prisma, type Replay, type ReplayStatus } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
 import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { JOB } from "../queue/queues.ts";
 import { findEndpoint } from "./endpoints.ts";
+import { deliveryIdSql } from "./eventInserts.ts";
 import { enqueueDeliveries } from "./events.ts";
-import { eventTypeMatches, isKnownEventType, streamMatches } from "./eventTypes.ts";
+import { EVENT_CATALOG, endpointAdmitsSql, filtersReceiving, isKnownEventType } from "./eventTypes.ts";
 
 /**
  * Replays: re-deliver every event of a time range (optionally one endpoint,
@@ -257,72 +258,54 @@ async function walk(
   }
 }
 
-/** Reads the next batch of events after `after` and claims its deliveries; "done" past the last event. */
+/** filtersReceiving of every catalog type, for statements that match endpoints in SQL. */
+const RECEIVING_BY_TYPE = JSON.stringify(
+  EVENT_CATALOG.map(({ type }) => ({ type, filters: filtersReceiving(type) })),
+);
+
+/**
+ * One statement per batch: reads the next batch of events after `after`
+ * (keyset, oldest first), pairs them with the targets that want them
+ * (endpointAdmitsSql), resets the existing deliveries of those pairs for this
+ * replay (only FAILED ones with onlyFailed), creates the missing ones (not
+ * with onlyFailed), and adds them to the replay's total — only while the
+ * replay is RUNNING ("cancelled" otherwise). It holds the replay row, so a
+ * concurrent cancelReplay waits for it and then cancels this batch too.
+ * Deliveries this replay already claimed are left alone, so a batch run twice
+ * claims nothing twice. "done" past the last event.
+ */
 async function claimNextBatch(
   deps: Deps,
   replay: Replay,
   targets: Target[],
   after: Cursor | null,
 ): Promise<Step> {
-  const events = await deps.prisma.event.findMany({
-    where: {
-      AND: [
-        {
-          workspaceId: replay.workspaceId,
-          isTest: false,
-          // Starting at the cursor's time bounds the index scan, so each batch costs the same however far along.
-          createdAt: { gte: after?.createdAt ?? replay.since, lt: replay.until },
-        },
-        replay.eventTypes.length ? { type: { in: replay.eventTypes } } : {},
-        after
-          ? {
-              OR: [
-                { createdAt: { gt: after.createdAt } },
-                { createdAt: after.createdAt, id: { gt: after.id } },
-              ],
-            }
-          : {},
-      ],
-    },
-    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-    take: deps.config.replay.batchSize,
-    select: { id: true, type: true, stream: true, createdAt: true },
-  });
-  const last = events.at(-1);
-  if (!last) return "done";
-  const pairs = events.flatMap((event) =>
-    targets
-      .filter((t) => eventTypeMatches(t.eventTypes, event.type) && streamMatches(t.streams, event.stream))
-      .map((t) => ({ eventId: event.id, endpointId: t.id, eventType: event.type })),
-  );
-  const claimed = await claimDeliveries(deps, replay, pairs);
-  return claimed ? { ...claimed, next: { createdAt: last.createdAt, id: last.id } } : "cancelled";
-}
-
-/**
- * One statement per batch: resets the existing deliveries of these
- * (event, endpoint) pairs for this replay (only FAILED ones with onlyFailed),
- * creates the missing ones (not with onlyFailed), and adds them to the
- * replay's total — only while the replay is RUNNING (null otherwise). It
- * holds the replay row, so a concurrent cancelReplay waits for it and then
- * cancels this batch too. Deliveries this replay already claimed are left
- * alone, so a batch run twice claims nothing twice.
- */
-async function claimDeliveries(
-  deps: Deps,
-  replay: Replay,
-  pairs: { eventId: string; endpointId: string; eventType: string }[],
-): Promise<{ deliveryIds: string[]; retrying: string[] } | null> {
   const now = new Date();
-  const [row] = await deps.prisma.$queryRaw<{ running: boolean; ids: string[]; retrying: string[] }[]>`
+  const iso = (d: Date) => d.toISOString();
+  // Starting at the cursor's time bounds the index scan, so each batch costs the same however far along.
+  const from = iso(after?.createdAt ?? replay.since);
+  const [row] = await deps.prisma.$queryRaw<
+    { running: boolean; ids: string[]; retrying: string[]; lastAt: string | null; lastId: string | null }[]
+  >`
     WITH live AS (
       SELECT id FROM "Replay" WHERE id = ${replay.id} AND status = 'RUNNING' FOR UPDATE
+    ), batch AS (
+      SELECT e.id, e.type, e.stream, e."createdAt" FROM "Event" e
+      WHERE e."workspaceId" = ${replay.workspaceId} AND NOT e."isTest"
+        AND e."createdAt" >= ${from}::timestamp(3) AND e."createdAt" < ${iso(replay.until)}::timestamp(3)
+        AND (cardinality(${replay.eventTypes}::text[]) = 0 OR e.type = ANY(${replay.eventTypes}::text[]))
+        AND (${after?.id ?? null}::text IS NULL OR e."createdAt" > ${from}::timestamp(3)
+             OR e.id > ${after?.id ?? null}::text)
+        AND EXISTS (SELECT 1 FROM live)
+      ORDER BY e."createdAt", e.id
+      LIMIT ${deps.config.replay.batchSize}
     ), pair AS (
-      SELECT * FROM unnest(
-        ${pairs.map((p) => p.eventId)}::text[], ${pairs.map((p) => p.endpointId)}::text[],
-        ${pairs.map((p) => p.eventType)}::text[], ${pairs.map(() => newId("delivery", now.getTime()))}::text[]
-      ) AS p("eventId", "endpointId", "eventType", "newId")
-      WHERE EXISTS (SELECT 1 FROM live)
+      SELECT b.id AS "eventId", t.id AS "endpointId", b.type AS "eventType",
+             ${deliveryIdSql(now, Prisma.sql`b.id`, Prisma.sql`t.id`)} AS "newId"
+      FROM batch b
+      JOIN json_to_recordset(${RECEIVING_BY_TYPE}::json) AS r(type text, filters text[]) ON r.type = b.type
+      JOIN json_to_recordset(${JSON.stringify(targets)}::json) AS t(id text, "eventTypes" text[], streams text[])
+        ON ${endpointAdmitsSql("t", Prisma.sql`r.filters`, Prisma.sql`b.stream`)}
     ), previous AS (
       SELECT d.id, d.status FROM "Delivery" d JOIN pair USING ("eventId", "endpointId")
       WHERE d."replayId" IS DISTINCT FROM ${replay.id} AND (NOT ${replay.onlyFailed} OR d.status = 'FAILED')
@@ -344,12 +327,21 @@ async function claimDeliveries(
       SELECT * FROM reset UNION ALL SELECT * FROM created
     ), counted AS (
       UPDATE "Replay" SET total = total + (SELECT count(*) FROM claimed) WHERE id IN (SELECT id FROM live)
+    ), last AS (
+      SELECT to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, id FROM batch
+      ORDER BY "createdAt" DESC, id DESC LIMIT 1
     )
     SELECT EXISTS (SELECT 1 FROM live) AS running,
-           coalesce(array_agg(id), '{}') AS ids,
-           coalesce(array_agg(id) FILTER (WHERE "wasRetrying"), '{}') AS retrying
-    FROM claimed`;
-  return row?.running ? { deliveryIds: row.ids, retrying: row.retrying } : null;
+           (SELECT coalesce(array_agg(id), '{}') FROM claimed) AS ids,
+           (SELECT coalesce(array_agg(id) FILTER (WHERE "wasRetrying"), '{}') FROM claimed) AS retrying,
+           (SELECT at FROM last) AS "lastAt", (SELECT id FROM last) AS "lastId"`;
+  if (!row?.running) return "cancelled";
+  if (row.lastId === null || row.lastAt === null) return "done";
+  return {
+    deliveryIds: row.ids,
+    retrying: row.retrying,
+    next: { createdAt: new Date(row.lastAt), id: row.lastId },
+  };
 }
 
 /**
@@ -366,17 +358,22 @@ function progressReporter(
 ): (batch: Batch) => Promise<void> {
   let recountedAt = Date.now();
   return async (batch) => {
-    await Promise.all(batch.retrying.map((id) => deps.queues.delivery.remove(id)));
-    await enqueueDeliveries(deps, batch.deliveryIds);
-    let outcomes = {};
-    if (Date.now() - recountedAt >= RECOUNT_INTERVAL_MS) {
-      const { delivered, failed } = await outcomeCounts(deps.prisma, replayId);
-      outcomes = { delivered, failed };
-      recountedAt = Date.now();
-    }
+    // The count only reads (PostgreSQL), so it runs while the batch is enqueued (Redis).
+    const recount = Date.now() - recountedAt >= RECOUNT_INTERVAL_MS;
+    if (recount) recountedAt = Date.now();
+    const [outcomes] = await Promise.all([
+      recount ? outcomeCounts(deps.prisma, replayId) : null,
+      (async () => {
+        await Promise.all(batch.retrying.map((id) => deps.queues.delivery.remove(id)));
+        await enqueueDeliveries(deps, batch.deliveryIds);
+      })(),
+    ]);
     const row = await deps.prisma.replay.update({
       where: { id: replayId },
-      data: { enqueued: { increment: batch.deliveryIds.length }, ...outcomes },
+      data: {
+        enqueued: { increment: batch.deliveryIds.length },
+        ...(outcomes && { delivered: outcomes.delivered, failed: outcomes.failed }),
+      },
     });
     publishProgress(deps, row);
     await savePosition({
