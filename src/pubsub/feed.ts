@@ -9,7 +9,10 @@ import { AppError, ErrorCode } from "../errors.ts";
  * and other subscribers never wait for it.
  */
 export type LiveFeed<T> = AsyncIterableIterator<T> & {
-  /** Resolves once Redis confirms the channel subscription: nothing published from then on is missed. */
+  /**
+   * Resolves once Redis confirms the channel subscription: nothing published
+   * from then on is missed (of attempts, nothing caused from then on; see pubsub.ts).
+   */
   ready: Promise<void>;
   /** Unsubscribes. */
   return(): Promise<IteratorResult<T>>;

@@ -7,6 +7,8 @@ import { type LivePayload, type LiveTopic, listeningChannel, liveChannel, wireFo
 export const LIVE_BACKLOG_LIMIT = 1_000;
 /** Live messages one PUBLISH carries at most (a JSON array of them). */
 const MAX_MESSAGES_PER_PUBLISH = 200;
+/** Topics not published while nobody listens: many messages, each a moment's news. */
+const QUIETABLE_TOPICS: ReadonlySet<LiveTopic> = new Set(["delivery-attempt"]);
 /** How long a channel nobody listens to goes unpublished before one PUBLISH checks again. */
 export const QUIET_RECHECK_MS = 5_000;
 
@@ -44,11 +46,14 @@ export function createLivePubSub(
   const channels = new Map<string, Channel>();
 
   // Most attempts happen with no dashboard open. PUBLISH answers how many
-  // listened; a channel that had no one is not published to (nor its messages
-  // serialized) until a process announces a subscriber on it, or for
-  // quietRecheckMs. A subscription is ready once announced: whatever it causes
-  // afterwards (a publish through the api, a job a worker fetches) reaches a
-  // worker after the announcement did, and this process hears its own at once.
+  // listened; an attempts channel that had no one is not published to (nor
+  // its messages serialized) until a process announces a subscriber on it, or
+  // for quietRecheckMs. A subscription is ready once announced: whatever it
+  // causes afterwards (a publish through the api, a job a worker fetches)
+  // reaches a worker after the announcement did, and this process hears its
+  // own at once; an attempt made concurrently may be missed, as if made just
+  // before. Progress and endpoint changes are state a subscriber must not
+  // miss, and few: they are always published.
   // Announcements and PUBLISH replies travel on two connections, so they are
   // ordered by a counter: a "no one" reply to a PUBLISH sent before the last
   // announcement is stale and ignored.
@@ -56,6 +61,8 @@ export function createLivePubSub(
   let clock = 0;
   const announcedAt = new Map<string, number>();
   const quietSince = new Map<string, number>();
+  /** Channels of QUIETABLE_TOPICS published to by this process. */
+  const quietable = new Set<string>();
   const isQuiet = (name: string) => {
     const since = quietSince.get(name);
     if (since === undefined) return false;
@@ -93,7 +100,8 @@ export function createLivePubSub(
         const sentAt = ++clock;
         publisher.publish(name, batch).then(
           (listeners) => {
-            if (listeners === 0 && (announcedAt.get(name) ?? 0) < sentAt) quietSince.set(name, Date.now());
+            if (listeners === 0 && quietable.has(name) && (announcedAt.get(name) ?? 0) < sentAt)
+              quietSince.set(name, Date.now());
           },
           () => {
             // Redis is unreachable: these live messages are lost, the deliveries they report are not.
@@ -135,7 +143,10 @@ export function createLivePubSub(
   return {
     publish(topic, key, payload) {
       const name = liveChannel(config.redis.prefix, topic, key);
-      if (isQuiet(name)) return;
+      if (QUIETABLE_TOPICS.has(topic)) {
+        if (isQuiet(name)) return;
+        quietable.add(name);
+      }
       const texts = outbox.get(name);
       const text = JSON.stringify(wireFormat[topic](payload));
       if (texts) texts.push(text);

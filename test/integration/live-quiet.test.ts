@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { createLivePubSub, type LivePubSub } from "../../src/pubsub/pubsub.ts";
 import { liveChannel } from "../../src/pubsub/topics.ts";
-import type { ReplayView } from "../../src/pubsub/views.ts";
+import type { DeliveryAttemptView, ReplayView } from "../../src/pubsub/views.ts";
 import { testEnv } from "../support/hookpost.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 
@@ -49,69 +49,83 @@ describe("live channels nobody listens to", () => {
     await Promise.all(connections.map((c) => c.quit()));
   });
 
-  let progress = 0;
-  const replayProgress = (replayId: string) =>
-    ({ id: replayId, enqueued: ++progress }) as unknown as ReplayView;
-  const publishesTo = (replayId: string) =>
-    published.filter((c) => c === liveChannel(config.redis.prefix, "replay-progress", replayId)).length;
+  let attempts = 0;
+  /** An attempt of workspace `key` (what the feed carries; the fields do not matter here). */
+  const attempt = (key: string) =>
+    ({
+      id: `att_${++attempts}`,
+      workspaceId: key,
+      endpoint: { id: "ep_1" },
+    }) as unknown as DeliveryAttemptView;
+  const publishesTo = (key: string, topic: "delivery-attempt" | "replay-progress" = "delivery-attempt") =>
+    published.filter((c) => c === liveChannel(config.redis.prefix, topic, key)).length;
 
   it("publishes once, then nothing until someone subscribes, then every message", async () => {
-    worker.publish("replay-progress", "rpl_a", replayProgress("rpl_a"));
-    await waitFor(() => publishesTo("rpl_a") === 1, "the first PUBLISH");
+    worker.publish("delivery-attempt", "ws_a", attempt("ws_a"));
+    await waitFor(() => publishesTo("ws_a") === 1, "the first PUBLISH");
     await sleep(100); // its "nobody listened" reply
     for (let i = 0; i < 10; i++) {
-      worker.publish("replay-progress", "rpl_a", replayProgress("rpl_a"));
+      worker.publish("delivery-attempt", "ws_a", attempt("ws_a"));
       await sleep(5);
     }
-    expect(publishesTo("rpl_a")).toBe(1);
+    expect(publishesTo("ws_a")).toBe(1);
 
-    const feed = api.subscribe("replay-progress", "rpl_a");
+    const feed = api.subscribe("delivery-attempt", "ws_a");
     await feed.ready;
     // What makes a worker record an attempt reaches it through Redis after the subscription was ready.
     await connections[0]!.lpush(triggers, "attempt");
     await workerJobs.brpop(triggers, 5);
-    const sent = replayProgress("rpl_a");
-    worker.publish("replay-progress", "rpl_a", sent);
+    const sent = attempt("ws_a");
+    worker.publish("delivery-attempt", "ws_a", sent);
     const { value } = await feed.next();
     expect(value).toEqual(sent);
     await feed.return();
   });
 
   it("checks a quiet channel again after the recheck interval, and other channels are unaffected", async () => {
-    worker.publish("replay-progress", "rpl_b", replayProgress("rpl_b"));
-    await waitFor(() => publishesTo("rpl_b") === 1, "the first PUBLISH");
+    worker.publish("delivery-attempt", "ws_b", attempt("ws_b"));
+    await waitFor(() => publishesTo("ws_b") === 1, "the first PUBLISH");
     await sleep(100);
-    worker.publish("replay-progress", "rpl_b", replayProgress("rpl_b"));
-    worker.publish("replay-progress", "rpl_c", replayProgress("rpl_c"));
-    await waitFor(() => publishesTo("rpl_c") === 1, "a PUBLISH to another channel");
-    expect(publishesTo("rpl_b")).toBe(1);
+    worker.publish("delivery-attempt", "ws_b", attempt("ws_b"));
+    worker.publish("delivery-attempt", "ws_c", attempt("ws_c"));
+    await waitFor(() => publishesTo("ws_c") === 1, "a PUBLISH to another channel");
+    expect(publishesTo("ws_b")).toBe(1);
 
     await sleep(RECHECK_MS);
-    worker.publish("replay-progress", "rpl_b", replayProgress("rpl_b"));
-    await waitFor(() => publishesTo("rpl_b") === 2, "the recheck PUBLISH");
+    worker.publish("delivery-attempt", "ws_b", attempt("ws_b"));
+    await waitFor(() => publishesTo("ws_b") === 2, "the recheck PUBLISH");
   });
 
   it("keeps publishing while a subscriber listens, and goes quiet once it leaves", async () => {
-    const feed = api.subscribe("replay-progress", "rpl_d");
+    const feed = api.subscribe("delivery-attempt", "ws_d");
     await feed.ready;
     for (let i = 0; i < 5; i++) {
-      const sent = replayProgress("rpl_d");
-      worker.publish("replay-progress", "rpl_d", sent);
+      const sent = attempt("ws_d");
+      worker.publish("delivery-attempt", "ws_d", sent);
       expect((await feed.next()).value).toEqual(sent);
     }
     await feed.return();
     await waitFor(async () => {
       const [, count] = (await connections[0]!.pubsub(
         "NUMSUB",
-        liveChannel(config.redis.prefix, "replay-progress", "rpl_d"),
+        liveChannel(config.redis.prefix, "delivery-attempt", "ws_d"),
       )) as [string, number];
       return count === 0;
     }, "the unsubscribe");
-    worker.publish("replay-progress", "rpl_d", replayProgress("rpl_d"));
-    const before = await waitFor(() => publishesTo("rpl_d") === 6 && 6, "the PUBLISH nobody hears");
+    worker.publish("delivery-attempt", "ws_d", attempt("ws_d"));
+    const before = await waitFor(() => publishesTo("ws_d") === 6 && 6, "the PUBLISH nobody hears");
     await sleep(100);
-    worker.publish("replay-progress", "rpl_d", replayProgress("rpl_d"));
+    worker.publish("delivery-attempt", "ws_d", attempt("ws_d"));
     await sleep(100);
-    expect(publishesTo("rpl_d")).toBe(before);
+    expect(publishesTo("ws_d")).toBe(before);
+  });
+
+  it("always publishes replay progress, which a subscriber must not miss", async () => {
+    const progress = (enqueued: number) => ({ id: "rpl_e", enqueued }) as unknown as ReplayView;
+    worker.publish("replay-progress", "rpl_e", progress(1));
+    await waitFor(() => publishesTo("rpl_e", "replay-progress") === 1, "the first PUBLISH");
+    await sleep(100); // its "nobody listened" reply
+    worker.publish("replay-progress", "rpl_e", progress(2));
+    await waitFor(() => publishesTo("rpl_e", "replay-progress") === 2, "the second PUBLISH");
   });
 });
