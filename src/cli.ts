@@ -1,10 +1,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ConfigError, loadConfig } from "./config.ts";
-import { openDatabase } from "./db/database.ts";
 import { createLogger } from "./logger.ts";
-import { type Role, startHookpost, stopOnSignals } from "./main.ts";
-import { createWorkspace } from "./services/workspaces.ts";
+import type { Role } from "./main.ts";
 
 const USAGE = `Usage: hookpost <command>
 
@@ -41,17 +39,21 @@ async function main(argv: string[]): Promise<number> {
   const roles: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
   const startRoles = roles[command];
   if (startRoles) {
+    // Loaded only for the commands that need them, so `help` and bad settings answer at once.
+    const { startHookpost, stopOnSignals } = await import("./main.ts");
     if (config.heapGrowingPercent > 0) limitHeapGrowth(config.heapGrowingPercent);
     const hookpost = await startHookpost(config, logger, startRoles);
     stopOnSignals(hookpost.stop, logger);
     return -1;
   }
+  const { openDatabase } = await import("./db/database.ts");
   if (command === "migrate") {
     const db = await openDatabase(config, (msg) => logger.info(msg));
     await db.close();
     return 0;
   }
   if (command === "workspace" && rest[0] === "create" && rest[1]) {
+    const { createWorkspace } = await import("./services/workspaces.ts");
     const db = await openDatabase(config, (msg) => logger.debug(msg));
     try {
       const { workspaceId, apiKey } = await createWorkspace(db.prisma, rest.slice(1).join(" "));

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildHookpost } from "../../scripts/build.mjs";
 
@@ -23,6 +23,14 @@ async function packagesLoadedBy(entry: string): Promise<Set<string>> {
   return packages;
 }
 
+/** The dist files a module imports lazily (`import("./…")`) whose names start with `name-`. */
+async function lazyChunks(file: string, name: string): Promise<string[]> {
+  const source = await readFile(file, "utf8");
+  return [...source.matchAll(/import\("(\.[^"]+)"\)/g)]
+    .map(([, specifier]) => resolve(dirname(file), specifier!))
+    .filter((path) => basename(path).startsWith(`${name}-`));
+}
+
 describe("production bundle", () => {
   let bundle: string;
   beforeAll(async () => {
@@ -30,16 +38,25 @@ describe("production bundle", () => {
   });
 
   it("loads the api's packages only when the api starts, so a worker never holds them", async () => {
-    const atStart = await packagesLoadedBy(bundle);
-    expect(atStart).toContain("bullmq");
-    expect(atStart).toContain("undici");
+    const [main] = await lazyChunks(bundle, "main");
+    const worker = new Set([...(await packagesLoadedBy(bundle)), ...(await packagesLoadedBy(main!))]);
+    expect(worker).toContain("bullmq");
+    expect(worker).toContain("undici");
     for (const apiOnly of ["graphql-yoga", "@pothos/core", "graphql-ws", "@graphql-yoga/render-graphiql"])
-      expect(atStart, apiOnly).not.toContain(apiOnly);
+      expect(worker, apiOnly).not.toContain(apiOnly);
 
-    const lazily = [...(await readFile(bundle, "utf8")).matchAll(/import\("(\.\/chunks\/[^"]+)"\)/g)];
-    const api = await Promise.all(
-      lazily.map(([, chunk]) => packagesLoadedBy(resolve(dirname(bundle), chunk!))),
-    );
-    expect(api.some((packages) => packages.has("graphql-yoga") && packages.has("graphql-ws"))).toBe(true);
+    const [server] = await lazyChunks(main!, "server");
+    const api = await packagesLoadedBy(server!);
+    expect(api).toContain("graphql-yoga");
+    expect(api).toContain("graphql-ws");
+  });
+
+  it("answers `hookpost help` without loading the database, queue or HTTP packages", async () => {
+    const atStart = [...(await packagesLoadedBy(bundle))];
+    const heavy = ["bullmq", "ioredis", "@prisma/", "@electric-sql/", "pg", "undici", "graphql"];
+    expect(
+      atStart.filter((p) => heavy.some((h) => p === h || p.startsWith(h.endsWith("/") ? h : `${h}/`))),
+    ).toEqual([]);
+    expect(atStart).toContain("zod");
   });
 });
