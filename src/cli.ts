@@ -46,14 +46,17 @@ async function main(argv: string[]): Promise<number> {
     stopOnSignals(hookpost.stop, logger);
     return -1;
   }
-  const { openDatabase } = await import("./db/database.ts");
   if (command === "migrate") {
+    const { openDatabase } = await import("./db/database.ts");
     const db = await openDatabase(config, (msg) => logger.info(msg));
     await db.close();
     return 0;
   }
   if (command === "workspace" && rest[0] === "create" && rest[1]) {
-    const { createWorkspace } = await import("./services/workspaces.ts");
+    const [{ openDatabase }, { createWorkspace }] = await Promise.all([
+      import("./db/database.ts"),
+      import("./services/workspaces.ts"),
+    ]);
     const db = await openDatabase(config, (msg) => logger.debug(msg));
     try {
       const { workspaceId, apiKey } = await createWorkspace(db.prisma, rest.slice(1).join(" "));

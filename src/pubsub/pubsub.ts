@@ -61,8 +61,6 @@ export function createLivePubSub(
   let clock = 0;
   const announcedAt = new Map<string, number>();
   const quietSince = new Map<string, number>();
-  /** Channels of QUIETABLE_TOPICS published to by this process. */
-  const quietable = new Set<string>();
   const isQuiet = (name: string) => {
     const since = quietSince.get(name);
     if (since === undefined) return false;
@@ -92,15 +90,15 @@ export function createLivePubSub(
   // Messages published in the same turn of the event loop (a batch of attempts
   // recorded together) leave in one PUBLISH per channel: every Redis write is a
   // syscall, and on a busy worker those were a tenth of its CPU.
-  const outbox = new Map<string, string[]>();
+  const outbox = new Map<string, { texts: string[]; quietable: boolean }>();
   function flushOutbox(): void {
-    for (const [name, texts] of outbox) {
+    for (const [name, { texts, quietable }] of outbox) {
       for (let i = 0; i < texts.length; i += MAX_MESSAGES_PER_PUBLISH) {
         const batch = `[${texts.slice(i, i + MAX_MESSAGES_PER_PUBLISH).join(",")}]`;
         const sentAt = ++clock;
         publisher.publish(name, batch).then(
           (listeners) => {
-            if (listeners === 0 && quietable.has(name) && (announcedAt.get(name) ?? 0) < sentAt)
+            if (listeners === 0 && quietable && (announcedAt.get(name) ?? 0) < sentAt)
               quietSince.set(name, Date.now());
           },
           () => {
@@ -143,16 +141,14 @@ export function createLivePubSub(
   return {
     publish(topic, key, payload) {
       const name = liveChannel(config.redis.prefix, topic, key);
-      if (QUIETABLE_TOPICS.has(topic)) {
-        if (isQuiet(name)) return;
-        quietable.add(name);
-      }
-      const texts = outbox.get(name);
+      const quietable = QUIETABLE_TOPICS.has(topic);
+      if (quietable && isQuiet(name)) return;
+      const pending = outbox.get(name);
       const text = JSON.stringify(wireFormat[topic](payload));
-      if (texts) texts.push(text);
+      if (pending) pending.texts.push(text);
       else {
         if (outbox.size === 0) setImmediate(flushOutbox);
-        outbox.set(name, [text]);
+        outbox.set(name, { texts: [text], quietable });
       }
     },
     subscribe<T extends LiveTopic>(topic: T, key: string, where?: (payload: LivePayload<T>) => boolean) {
