@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.ts";
 import { Prisma } from "../db/generated/client.ts";
 import { ID_PREFIX, ulid } from "../ids.ts";
-import { endpointAdmitsSql, filtersReceiving } from "./eventTypes.ts";
+import { endpointAdmitsSql, receivingFiltersSql } from "./eventTypes.ts";
 
 /**
  * A new delivery's id, made in SQL: a ULID whose time is `now` and whose
@@ -42,9 +42,8 @@ export async function insertEventsAndDeliveries(
         ${events.map((e) => e.id!)}::text[], ${events.map((e) => e.type)}::text[],
         ${events.map((e) => e.stream ?? null)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::text[],
         ${events.map((e) => new Date(e.occurredAt ?? now).toISOString())}::text[],
-        ${events.map((e) => e.idempotencyKey ?? null)}::text[],
-        ${events.map((e) => filtersReceiving(e.type).join(" "))}::text[]
-      ) AS v(id, type, stream, payload, occurred_at, idempotency_key, receiving)
+        ${events.map((e) => e.idempotencyKey ?? null)}::text[]
+      ) AS v(id, type, stream, payload, occurred_at, idempotency_key)
     ), inserted AS (
       INSERT INTO "Event" ("id", "workspaceId", "type", "stream", "payload", "occurredAt", "idempotencyKey", "createdAt")
       SELECT id, ${workspaceId}, type, stream, payload::jsonb, occurred_at::timestamp(3), idempotency_key,
@@ -59,8 +58,9 @@ export async function insertEventsAndDeliveries(
         v.type, ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3)
       FROM v
       JOIN inserted ON inserted."id" = v.id
+      JOIN ${receivingFiltersSql("r")} ON r.type = v.type
       JOIN "Endpoint" n ON n."workspaceId" = ${workspaceId} AND n.enabled
-        AND ${endpointAdmitsSql("n", Prisma.sql`string_to_array(v.receiving, ' ')`, Prisma.sql`v.stream`)}
+        AND ${endpointAdmitsSql("n", Prisma.sql`r.filters`, Prisma.sql`v.stream`)}
       RETURNING "id"
     )
     SELECT "id", false AS "event" FROM delivered UNION ALL SELECT "id", true FROM inserted`;

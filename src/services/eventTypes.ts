@@ -78,10 +78,23 @@ export function streamMatches(streams: readonly string[], stream: string | null)
   return streams.length === 0 || (stream !== null && streams.includes(stream));
 }
 
+const RECEIVING_BY_TYPE = JSON.stringify(
+  EVENT_CATALOG.map(({ type }) => ({ type, filters: filtersReceiving(type) })),
+);
+
 /**
- * eventTypeMatches and streamMatches in SQL, for statements that match
- * endpoints themselves: `endpoint` is the Endpoint row's alias, `receiving`
- * a text[] of filtersReceiving(type), `stream` the event's stream.
+ * filtersReceiving of every catalog type as a FROM item with columns
+ * (type, filters), to join on an event's type in statements that match
+ * endpoints themselves.
+ */
+export function receivingFiltersSql(alias: string): Prisma.Sql {
+  return Prisma.sql`json_to_recordset(${RECEIVING_BY_TYPE}::json) AS ${Prisma.raw(alias)}(type text, filters text[])`;
+}
+
+/**
+ * eventTypeMatches and streamMatches in SQL: `endpoint` is the Endpoint row's
+ * alias, `receiving` the event type's filters (from receivingFiltersSql),
+ * `stream` the event's stream.
  */
 export function endpointAdmitsSql(endpoint: string, receiving: Prisma.Sql, stream: Prisma.Sql): Prisma.Sql {
   const n = Prisma.raw(endpoint);

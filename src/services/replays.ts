@@ -7,7 +7,7 @@ import { JOB } from "../queue/queues.ts";
 import { findEndpoint } from "./endpoints.ts";
 import { deliveryIdSql } from "./eventInserts.ts";
 import { enqueueDeliveries } from "./events.ts";
-import { EVENT_CATALOG, endpointAdmitsSql, filtersReceiving, isKnownEventType } from "./eventTypes.ts";
+import { endpointAdmitsSql, isKnownEventType, receivingFiltersSql } from "./eventTypes.ts";
 
 /**
  * Replays: re-deliver every event of a time range (optionally one endpoint,
@@ -258,11 +258,6 @@ async function walk(
   }
 }
 
-/** filtersReceiving of every catalog type, for statements that match endpoints in SQL. */
-const RECEIVING_BY_TYPE = JSON.stringify(
-  EVENT_CATALOG.map(({ type }) => ({ type, filters: filtersReceiving(type) })),
-);
-
 /**
  * One statement per batch: reads the next batch of events after `after`
  * (keyset, oldest first), pairs them with the targets that want them
@@ -303,7 +298,7 @@ async function claimNextBatch(
       SELECT b.id AS "eventId", t.id AS "endpointId", b.type AS "eventType",
              ${deliveryIdSql(now, Prisma.sql`b.id`, Prisma.sql`t.id`)} AS "newId"
       FROM batch b
-      JOIN json_to_recordset(${RECEIVING_BY_TYPE}::json) AS r(type text, filters text[]) ON r.type = b.type
+      JOIN ${receivingFiltersSql("r")} ON r.type = b.type
       JOIN json_to_recordset(${JSON.stringify(targets)}::json) AS t(id text, "eventTypes" text[], streams text[])
         ON ${endpointAdmitsSql("t", Prisma.sql`r.filters`, Prisma.sql`b.stream`)}
     ), previous AS (
