@@ -10,17 +10,37 @@ import type { Db } from "../src/db/client.ts";
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** user + system CPU seconds a process has used so far; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
+/**
+ * user + system CPU seconds a process has used so far, and how many times it
+ * was switched out (each a wake-up later); zeros once it is gone. The
+ * scheduler's own run time (schedstat, in ns) where the kernel keeps it: the
+ * tick-sampled figures of /proc/<pid>/stat miss or double-count short bursts.
+ */
+function usageOf(pid: number): { cpuS: number; switches: number } {
   try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const switches =
+      Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) +
+      Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    return { cpuS: runSeconds(pid), switches };
+  } catch {
+    return { cpuS: 0, switches: 0 };
+  }
+}
+
+function runSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+  } catch {
     // Fields after the parenthesised command name: state is the 1st, utime the 12th, stime the 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-  } catch {
-    return 0;
   }
 }
+
+/** CPU milliseconds and context switches per process over a measurement. */
+export type Usage = { cpuMs: Record<string, number>; switches: Record<string, number> };
 
 export type CpuSources = {
   /** Named processes of the run (worker, api, receiver, this bench). */
@@ -32,24 +52,26 @@ export type CpuSources = {
 };
 
 /**
- * Starts measuring; the returned function gives CPU milliseconds used since,
- * per process. PostgreSQL backends are summed as `postgres`; pools open and
- * close them, so the set is polled while measuring and a backend first seen
- * mid-way counts in full.
+ * Starts measuring; the returned function gives each process's usage since.
+ * PostgreSQL backends are summed as `postgres`; pools open and close them, so
+ * the set is polled while measuring and a backend first seen mid-way counts
+ * in full.
  */
-export async function measureCpu(sources: CpuSources): Promise<() => Promise<Record<string, number>>> {
+export async function measureCpu(sources: CpuSources): Promise<() => Promise<Usage>> {
   const redisPid = Number(/process_id:(\d+)/.exec(await sources.redis.info("server"))?.[1]);
   const named = { ...sources.pids, ...(redisPid ? { redis: redisPid } : {}) };
-  const before = new Map(Object.entries(named).map(([name, pid]) => [name, cpuSeconds(pid)]));
-  const backends = new Map<number, { first: number; last: number }>();
+  const before = new Map(Object.entries(named).map(([name, pid]) => [name, usageOf(pid)]));
+  const zero = { cpuS: 0, switches: 0 };
+  const backends = new Map<number, { first: typeof zero; last: typeof zero }>();
   const pollBackends = async (initial: boolean) => {
     const rows = await sources.postgres.$queryRaw<{ pid: number }[]>`
       SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
     for (const { pid } of rows) {
-      const now = cpuSeconds(pid);
+      const now = usageOf(pid);
       const seen = backends.get(pid);
-      if (seen) seen.last = Math.max(seen.last, now);
-      else backends.set(pid, { first: initial ? now : 0, last: now });
+      // A backend that exited reads as zero; keep what it had used.
+      if (seen) seen.last = now.cpuS >= seen.last.cpuS ? now : seen.last;
+      else backends.set(pid, { first: initial ? now : zero, last: now });
     }
   };
   await pollBackends(true);
@@ -61,17 +83,30 @@ export async function measureCpu(sources: CpuSources): Promise<() => Promise<Rec
     clearInterval(timer);
     await polling;
     await pollBackends(false);
-    const used: Record<string, number> = {};
-    for (const [name, pid] of Object.entries(named))
-      used[name] = (cpuSeconds(pid) - before.get(name)!) * 1_000;
-    used.postgres = [...backends.values()].reduce((sum, b) => sum + (b.last - b.first) * 1_000, 0);
-    return used;
+    const usage: Usage = { cpuMs: {}, switches: {} };
+    for (const [name, pid] of Object.entries(named)) {
+      const now = usageOf(pid);
+      usage.cpuMs[name] = (now.cpuS - before.get(name)!.cpuS) * 1_000;
+      usage.switches[name] = now.switches - before.get(name)!.switches;
+    }
+    const sum = (f: (b: { first: typeof zero; last: typeof zero }) => number) =>
+      [...backends.values()].reduce((total, b) => total + f(b), 0);
+    usage.cpuMs.postgres = sum((b) => (b.last.cpuS - b.first.cpuS) * 1_000);
+    usage.switches.postgres = sum((b) => b.last.switches - b.first.switches);
+    return usage;
   };
 }
 
 /** `cpuUs.<process>` figures: CPU microseconds per unit of work, for a row's detail. */
-export function cpuPer(usedMs: Record<string, number>, units: number): Record<string, number> {
+export function cpuPer(usage: Usage, units: number): Record<string, number> {
   const detail: Record<string, number> = {};
-  for (const [name, ms] of Object.entries(usedMs)) detail[`cpuUs.${name}`] = Math.round((ms * 1_000) / units);
+  for (const [name, ms] of Object.entries(usage.cpuMs)) detail[`cpuUs.${name}`] = Math.round((ms * 1_000) / units);
+  return detail;
+}
+
+/** `switches.<process>` figures: times each process was switched out per unit of work. */
+export function switchesPer(usage: Usage, units: number): Record<string, number> {
+  const detail: Record<string, number> = {};
+  for (const [name, n] of Object.entries(usage.switches)) detail[`switches.${name}`] = Math.round((n * 10) / units) / 10;
   return detail;
 }

@@ -167,7 +167,7 @@ export async function runLiveScenario(opts: {
       apiRssIdleMb: round(rssIdleMb),
       apiRssConnectedMb: round(load.startMb),
       apiRssPeakMb: round(load.peakMb),
-      apiCpuPercent: round((cpu.api ?? 0) / 10 / publishSeconds, 1),
+      apiCpuPercent: round((cpu.cpuMs.api ?? 0) / 10 / publishSeconds, 1),
       // Per message received: a machine's neighbours move latency, much less CPU per message.
       ...cpuPer(cpu, latenciesMs.length),
     };

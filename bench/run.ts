@@ -14,6 +14,7 @@ import type { BenchContext } from "./scenarios/context.ts";
 import { e2e, latencyAt } from "./scenarios/e2e.ts";
 import { failingMix } from "./scenarios/failingMix.ts";
 import { fanout } from "./scenarios/fanout.ts";
+import { quiet } from "./scenarios/quiet.ts";
 import { soak } from "./scenarios/soak.ts";
 import { REDIS_URL, startStack } from "./stack.ts";
 
@@ -85,6 +86,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const wanted = (scenario: string) => !opts.only || opts.only.has(scenario);
     const r = await ceiling(ctx);
     add(r);
+    if (wanted("quiet")) add(await quiet(ctx));
     if (["e2e", "e2e-latency", "failing-mix", "soak"].some(wanted)) {
       const e = await e2e(ctx, r.perSecond!);
       add(e);

@@ -39,6 +39,7 @@ describe("npm run bench -- --quick", () => {
     const byName = new Map(rows.map((row) => [row.scenario, row]));
     expect([...byName.keys()]).toEqual([
       "ceiling",
+      "quiet",
       "e2e",
       "e2e-latency",
       "fanout",
@@ -54,6 +55,11 @@ describe("npm run bench -- --quick", () => {
     expect(byName.get("e2e")!.detail).toMatchObject({ notSucceeded: 0, duplicates: 0 });
     expect(byName.get("e2e")!.ofCeiling).toBeGreaterThan(0);
     expect(byName.get("e2e-latency")!.p99Ms).toBeGreaterThan(0);
+    // Each quiet publish was received, and its cost was measured in every process.
+    expect(byName.get("quiet")!.count).toBeGreaterThan(0);
+    expect(byName.get("quiet")!.p50Ms).toBeGreaterThan(0);
+    expect(byName.get("quiet")!.detail["cpuUs.worker"]).toBeGreaterThan(0);
+    expect(byName.get("quiet")!.detail["switches.api"]).toBeGreaterThan(0);
     // The failing endpoints were tried, the healthy ones still delivered.
     expect(byName.get("failing-mix")!.detail.failing500).toBeGreaterThan(0);
     expect(byName.get("failing-mix")!.detail.failingHang).toBeGreaterThan(0);
