@@ -100,13 +100,15 @@ export async function measureCpu(sources: CpuSources): Promise<() => Promise<Usa
 /** `cpuUs.<process>` figures: CPU microseconds per unit of work, for a row's detail. */
 export function cpuPer(usage: Usage, units: number): Record<string, number> {
   const detail: Record<string, number> = {};
-  for (const [name, ms] of Object.entries(usage.cpuMs)) detail[`cpuUs.${name}`] = Math.round((ms * 1_000) / units);
+  for (const [name, ms] of Object.entries(usage.cpuMs))
+    detail[`cpuUs.${name}`] = Math.round((ms * 1_000) / units);
   return detail;
 }
 
 /** `switches.<process>` figures: times each process was switched out per unit of work. */
 export function switchesPer(usage: Usage, units: number): Record<string, number> {
   const detail: Record<string, number> = {};
-  for (const [name, n] of Object.entries(usage.switches)) detail[`switches.${name}`] = Math.round((n * 10) / units) / 10;
+  for (const [name, n] of Object.entries(usage.switches))
+    detail[`switches.${name}`] = Math.round((n * 10) / units) / 10;
   return detail;
 }

@@ -45,7 +45,9 @@ export async function quiet(ctx: BenchContext): Promise<Row> {
     receipts.ids.slice(warm).forEach((id, i) => {
       if (!receivedAt.has(id)) receivedAt.set(id, receipts.at[warm + i]!);
     });
-    const latencies = runs.map((run) => Math.max(...[...run.ids].map((id) => receivedAt.get(id)!)) - run.start);
+    const latencies = runs.map(
+      (run) => Math.max(...[...run.ids].map((id) => receivedAt.get(id)!)) - run.start,
+    );
     return {
       scenario: label,
       count: reps,
