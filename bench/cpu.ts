@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type { Db } from "../src/db/client.ts";
 
@@ -11,29 +11,36 @@ import type { Db } from "../src/db/client.ts";
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
 /**
- * user + system CPU seconds a process has used so far, and how many times it
- * was switched out (each a wake-up later); zeros once it is gone. The
+ * CPU seconds a process has used so far and how many times it was switched
+ * out (each a wake-up later), summed over its threads (V8's GC and compiler
+ * threads do a share of a Node process's work); zeros once it is gone. The
  * scheduler's own run time (schedstat, in ns) where the kernel keeps it: the
  * tick-sampled figures of /proc/<pid>/stat miss or double-count short bursts.
  */
 function usageOf(pid: number): { cpuS: number; switches: number } {
+  let cpuS = 0;
+  let switches = 0;
   try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const switches =
-      Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) +
-      Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-    return { cpuS: runSeconds(pid), switches };
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const task = `/proc/${pid}/task/${tid}`;
+      const status = readFileSync(`${task}/status`, "utf8");
+      switches +=
+        Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) +
+        Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      cpuS += runSeconds(task);
+    }
   } catch {
-    return { cpuS: 0, switches: 0 };
+    // The process (or one thread) is gone: what was read so far stands.
   }
+  return { cpuS, switches };
 }
 
-function runSeconds(pid: number): number {
+function runSeconds(task: string): number {
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e9;
+    return Number(readFileSync(`${task}/schedstat`, "utf8").split(" ")[0]) / 1e9;
   } catch {
     // Fields after the parenthesised command name: state is the 1st, utime the 12th, stime the 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(`${task}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
   }
