@@ -17,22 +17,27 @@ const TICKS_PER_S = 100; // USER_HZ on Linux
  * scheduler's own run time (schedstat, in ns) where the kernel keeps it: the
  * tick-sampled figures of /proc/<pid>/stat miss or double-count short bursts.
  */
-function usageOf(pid: number): { cpuS: number; switches: number } {
-  let cpuS = 0;
-  let switches = 0;
+function usageOf(pid: number): Sample {
+  const total: Sample = { cpuS: 0, switches: 0 };
+  let tids: string[];
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const task = `/proc/${pid}/task/${tid}`;
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return total;
+  }
+  for (const tid of tids) {
+    const task = `/proc/${pid}/task/${tid}`;
+    try {
       const status = readFileSync(`${task}/status`, "utf8");
-      switches +=
+      total.switches +=
         Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) +
         Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      cpuS += runSeconds(task);
+      total.cpuS += runSeconds(task);
+    } catch {
+      // A thread that exited meanwhile.
     }
-  } catch {
-    // The process (or one thread) is gone: what was read so far stands.
   }
-  return { cpuS, switches };
+  return total;
 }
 
 function runSeconds(task: string): number {
@@ -45,6 +50,8 @@ function runSeconds(task: string): number {
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
   }
 }
+
+type Sample = { cpuS: number; switches: number };
 
 /** CPU milliseconds and context switches per process over a measurement. */
 export type Usage = { cpuMs: Record<string, number>; switches: Record<string, number> };
@@ -68,8 +75,8 @@ export async function measureCpu(sources: CpuSources): Promise<() => Promise<Usa
   const redisPid = Number(/process_id:(\d+)/.exec(await sources.redis.info("server"))?.[1]);
   const named = { ...sources.pids, ...(redisPid ? { redis: redisPid } : {}) };
   const before = new Map(Object.entries(named).map(([name, pid]) => [name, usageOf(pid)]));
-  const zero = { cpuS: 0, switches: 0 };
-  const backends = new Map<number, { first: typeof zero; last: typeof zero }>();
+  const zero: Sample = { cpuS: 0, switches: 0 };
+  const backends = new Map<number, { first: Sample; last: Sample }>();
   const pollBackends = async (initial: boolean) => {
     const rows = await sources.postgres.$queryRaw<{ pid: number }[]>`
       SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
@@ -96,7 +103,7 @@ export async function measureCpu(sources: CpuSources): Promise<() => Promise<Usa
       usage.cpuMs[name] = (now.cpuS - before.get(name)!.cpuS) * 1_000;
       usage.switches[name] = now.switches - before.get(name)!.switches;
     }
-    const sum = (f: (b: { first: typeof zero; last: typeof zero }) => number) =>
+    const sum = (f: (b: { first: Sample; last: Sample }) => number) =>
       [...backends.values()].reduce((total, b) => total + f(b), 0);
     usage.cpuMs.postgres = sum((b) => (b.last.cpuS - b.first.cpuS) * 1_000);
     usage.switches.postgres = sum((b) => b.last.switches - b.first.switches);
@@ -106,16 +113,16 @@ export async function measureCpu(sources: CpuSources): Promise<() => Promise<Usa
 
 /** `cpuUs.<process>` figures: CPU microseconds per unit of work, for a row's detail. */
 export function cpuPer(usage: Usage, units: number): Record<string, number> {
-  const detail: Record<string, number> = {};
-  for (const [name, ms] of Object.entries(usage.cpuMs))
-    detail[`cpuUs.${name}`] = Math.round((ms * 1_000) / units);
-  return detail;
+  return perUnit("cpuUs", usage.cpuMs, (ms) => Math.round((ms * 1_000) / units));
 }
 
-/** `switches.<process>` figures: times each process was switched out per unit of work. */
+/** `switches.<process>` figures: times each process was switched out per unit of work, to a tenth. */
 export function switchesPer(usage: Usage, units: number): Record<string, number> {
-  const detail: Record<string, number> = {};
-  for (const [name, n] of Object.entries(usage.switches))
-    detail[`switches.${name}`] = Math.round((n * 10) / units) / 10;
-  return detail;
+  return perUnit("switches", usage.switches, (n) => Math.round((n * 10) / units) / 10);
+}
+
+function perUnit(prefix: string, values: Record<string, number>, scale: (value: number) => number) {
+  return Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [`${prefix}.${name}`, scale(value)]),
+  );
 }
