@@ -35,12 +35,18 @@ export async function publishAndAwait(
   return { seconds: (lastAt - start) / 1_000, publishSeconds: (publishedAt - start) / 1_000 };
 }
 
-/** Send-to-receipt milliseconds of each scheduled event, from its first receipt. */
-export function latenciesMs(scheduledAt: ReadonlyMap<string, number>, receipts: Receipts): number[] {
+/** When each event was first received (a retry or duplicate receives it again). */
+export function firstReceipts(receipts: Receipts): Map<string, number> {
   const firstReceipt = new Map<string, number>();
   receipts.ids.forEach((id, i) => {
     if (!firstReceipt.has(id)) firstReceipt.set(id, receipts.at[i]!);
   });
+  return firstReceipt;
+}
+
+/** Send-to-receipt milliseconds of each scheduled event, from its first receipt. */
+export function latenciesMs(scheduledAt: ReadonlyMap<string, number>, receipts: Receipts): number[] {
+  const firstReceipt = firstReceipts(receipts);
   const latencies: number[] = [];
   for (const [id, at] of scheduledAt) {
     const received = firstReceipt.get(id);

@@ -3,6 +3,7 @@ import { cpuPer, measureCpu, switchesPer } from "../cpu.ts";
 import type { Row } from "../report.ts";
 import { benchEvent, quantile } from "../workload.ts";
 import type { BenchContext } from "./context.ts";
+import { firstReceipts } from "./measure.ts";
 
 /** Events per publish: the size of one open-loop tick of e2e-latency. */
 const EVENTS = 3;
@@ -33,7 +34,6 @@ export async function quiet(ctx: BenchContext): Promise<Row> {
       return { start, ids: new Set(ids) };
     };
     for (let i = 0; i < 10; i++) await publishOne();
-    const warm = expected;
     ctx.progress(`${label}: ${reps} publishes of ${EVENTS} events, one at a time`);
     const cpuUsed = await measureCpu(ctx.cpu);
     const runs = [];
@@ -41,10 +41,7 @@ export async function quiet(ctx: BenchContext): Promise<Row> {
     const usage = await cpuUsed();
     const receipts = await ctx.receiver.receipts(label);
     await ctx.receiver.forget(label);
-    const receivedAt = new Map<string, number>();
-    receipts.ids.slice(warm).forEach((id, i) => {
-      if (!receivedAt.has(id)) receivedAt.set(id, receipts.at[warm + i]!);
-    });
+    const receivedAt = firstReceipts(receipts);
     const latencies = runs.map(
       (run) => Math.max(...[...run.ids].map((id) => receivedAt.get(id)!)) - run.start,
     );
