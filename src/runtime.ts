@@ -17,9 +17,9 @@ export type Runtime = { deps: Deps; redisPing(): Promise<unknown>; close(): Prom
  */
 export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
   const database = await openDatabase(config, (msg) => logger.info(msg));
-  const producer = createRedis(config, "producer");
-  const publisher = createRedis(config, "producer");
-  const subscriber = createRedis(config, "subscriber");
+  const producer = createRedis(config, "producer", logger);
+  const publisher = createRedis(config, "producer", logger);
+  const subscriber = createRedis(config, "subscriber", logger);
   try {
     await Promise.all([waitForRedis(producer), waitForRedis(publisher)]);
   } catch (err) {

@@ -42,7 +42,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
     maintenance: maintenanceProcessor(deps),
     ...extra,
   };
-  const connections = [createRedis(deps.config, "worker")];
+  const connections = [createRedis(deps.config, "worker", deps.logger)];
   const workers: Worker[] = [];
   const { workerConcurrency, workers: deliveryWorkers } = deps.config.delivery;
   for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {
@@ -67,7 +67,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
       workers.push(worker);
     }
   }
-  const sweeperRedis = createRedis(deps.config, "worker");
+  const sweeperRedis = createRedis(deps.config, "worker", deps.logger);
   connections.push(sweeperRedis);
   const sweeper = startSweeper(deps, sweeperRedis, () => restoreBackgroundJobs(deps));
   return {
