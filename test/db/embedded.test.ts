@@ -7,6 +7,8 @@ import { createPrismaClient } from "../../src/db/client.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { startEmbeddedPostgres } from "../../src/db/embedded.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { createDeliveryLoader } from "../../src/services/deliveryLoader.ts";
+import { insertEventsAndDeliveries } from "../../src/services/eventInserts.ts";
 import { createTestDatabase } from "../support/db.ts";
 
 let dataDir: string;
@@ -29,6 +31,30 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
       expect((await migrate(first.url)).applied.length).toBeGreaterThan(0);
       const prisma = createPrismaClient({ url: first.url, poolMax: 1 });
       await prisma.workspace.create({ data: { id: "ws_embedded", name: "Embedded" } });
+      await prisma.endpoint.create({
+        data: {
+          id: "ep_embedded",
+          workspaceId: "ws_embedded",
+          url: "https://example.com/",
+          eventTypes: ["*"],
+          secret: "whsec_x",
+        },
+      });
+      // The hot statements are named prepared statements: the second run of each reuses it.
+      const loader = createDeliveryLoader(prisma);
+      for (const n of [1, 2]) {
+        const now = new Date();
+        const event = {
+          id: `evt_embedded_${n}`,
+          workspaceId: "ws_embedded",
+          type: "email.sent",
+          payload: { n },
+        };
+        const { deliveryIds } = await insertEventsAndDeliveries(prisma, "ws_embedded", now, [event]);
+        expect(deliveryIds).toHaveLength(1);
+        const delivery = await loader.run(deliveryIds[0]!);
+        expect(delivery).toMatchObject({ eventId: event.id, status: "PENDING", event: { payload: { n } } });
+      }
       await prisma.$disconnect();
     } finally {
       await first.stop();
