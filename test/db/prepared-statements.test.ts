@@ -48,6 +48,7 @@ describe("the hot statements", () => {
         workspaceId: "ws_p",
         type: "email.sent",
         payload: { n, i },
+        occurredAt: new Date(),
       }));
       const { deliveryIds } = await insertEventsAndDeliveries(prisma, "ws_p", new Date(), events);
       expect(deliveryIds).toHaveLength(n + 1);
