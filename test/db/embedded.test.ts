@@ -49,6 +49,7 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
           workspaceId: "ws_embedded",
           type: "email.sent",
           payload: { n },
+          occurredAt: now,
         };
         const { deliveryIds } = await insertEventsAndDeliveries(prisma, "ws_embedded", now, [event]);
         expect(deliveryIds).toHaveLength(1);
