@@ -1,6 +1,5 @@
 import { type Batcher, createBatcher } from "../db/batcher.ts";
 import type { Db } from "../db/client.ts";
-import { deliveryColumns } from "../db/columns.ts";
 import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 
 /**
@@ -60,9 +59,6 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * (`json_to_recordset`): one native JSON.stringify instead of escaping every
  * value into a PostgreSQL array literal, which cost the worker a tenth of its
  * allocations. One row per attempt feeds both the INSERT and the UPDATE.
- * Not a prepared statement: PostgreSQL estimates json_to_recordset at 100
- * rows, so a plan made while Delivery is small joins it by a full scan, and a
- * generic plan would keep doing so as the table grows.
  */
 function writeRound(prisma: Db, writes: AttemptWrite[]) {
   const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
@@ -126,7 +122,7 @@ function writeRound(prisma: Db, writes: AttemptWrite[]) {
       "updatedAt" = v.created_at::timestamp(3)
     FROM v
     WHERE d."id" = v.delivery_id AND (NOT v.guarded OR d."replayId" IS NOT DISTINCT FROM v.claimed_by)
-    RETURNING ${deliveryColumns("d")}`;
+    RETURNING d.*`;
 }
 
 /**

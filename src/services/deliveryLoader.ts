@@ -1,6 +1,5 @@
 import { type Batcher, createBatcher } from "../db/batcher.ts";
-import { type Db, preparedStatement } from "../db/client.ts";
-import { columnList, DELIVERY_FIELDS } from "../db/columns.ts";
+import type { Db } from "../db/client.ts";
 import { type Delivery, type Endpoint, type Event, Prisma, type Replay } from "../db/generated/client.ts";
 
 /** A delivery with what one attempt needs: its event, its endpoint, and the replay that last reset it. */
@@ -20,10 +19,6 @@ export type LoadedDelivery = Delivery & {
  * `replay.<field>`, typed by PostgreSQL (dates as Date, JSON parsed), and are
  * nested here. The column lists are checked against the Prisma types, so a new
  * field fails the type check until it is listed.
- *
- * A prepared statement: the ids travel as a JSON array read by a sub-select,
- * so the planner costs every batch alike and keeps one generic plan (an index
- * scan of their ids) instead of planning each batch by its size.
  */
 export function createDeliveryLoader(prisma: Db): Batcher<string, LoadedDelivery | null> {
   return createBatcher({
@@ -31,7 +26,7 @@ export function createDeliveryLoader(prisma: Db): Batcher<string, LoadedDelivery
     maxDelayMs: 0,
     async runBatch(ids) {
       const rows = await prisma.$queryRaw<Record<string, unknown>[]>`
-        ${SELECT} WHERE d."id" = ANY(ARRAY(SELECT json_array_elements_text(${JSON.stringify([...new Set(ids)])}::json)))`;
+        ${SELECT} WHERE d."id" = ANY(${[...new Set(ids)]}::text[])`;
       const byId = new Map(rows.map((row) => [row.id as string, nest(row)]));
       return ids.map((id) => byId.get(id) ?? null);
     },
@@ -77,44 +72,30 @@ const RELATIONS = {
   replay: ["r", REPLAY_FIELDS],
 } as const;
 
-const SELECT = Prisma.sql`${preparedStatement("load-deliveries")}
-  SELECT ${Prisma.raw(
-    [
-      columnList("d", DELIVERY_FIELDS),
-      ...Object.entries(RELATIONS).map(([relation, [alias, fields]]) =>
-        columnList(alias, fields, `${relation}.`),
-      ),
-    ].join(", "),
-  )}
+const SELECT = Prisma.raw(`
+  SELECT d.*, ${Object.entries(RELATIONS)
+    .flatMap(([relation, [alias, fields]]) =>
+      Object.keys(fields).map((field) => `${alias}."${field}" AS "${relation}.${field}"`),
+    )
+    .join(", ")}
   FROM "Delivery" d
   JOIN "Event" e ON e."id" = d."eventId"
   JOIN "Endpoint" n ON n."id" = d."endpointId"
-  LEFT JOIN "Replay" r ON r."id" = d."replayId"`;
-
-/** Where each selected column goes: [column, relation (null: the delivery itself), field]. */
-const PLACES: [string, keyof typeof RELATIONS | null, string][] = [
-  ...Object.keys(DELIVERY_FIELDS).map((field): [string, null, string] => [field, null, field]),
-  ...Object.entries(RELATIONS).flatMap(([relation, [, fields]]) =>
-    Object.keys(fields).map((field): [string, keyof typeof RELATIONS, string] => [
-      `${relation}.${field}`,
-      relation as keyof typeof RELATIONS,
-      field,
-    ]),
-  ),
-];
+  LEFT JOIN "Replay" r ON r."id" = d."replayId"`);
 
 /** `{ id, …, "event.id": … }` → `{ id, …, event: { id, … } }`; a replay that is not there is null. */
 function nest(row: Record<string, unknown>): LoadedDelivery {
   const delivery: Record<string, unknown> = {};
-  const related: Record<keyof typeof RELATIONS, Record<string, unknown>> = {
-    event: {},
-    endpoint: {},
-    replay: {},
+  const related: Record<string, Record<string, unknown>> = { event: {}, endpoint: {}, replay: {} };
+  for (const [column, value] of Object.entries(row)) {
+    const dot = column.indexOf(".");
+    if (dot < 0) delivery[column] = value;
+    else related[column.slice(0, dot)]![column.slice(dot + 1)] = value;
+  }
+  return {
+    ...(delivery as Delivery),
+    event: related.event as Event,
+    endpoint: related.endpoint as Endpoint,
+    replay: delivery.replayId === null ? null : (related.replay as LoadedDelivery["replay"]),
   };
-  for (const [column, relation, field] of PLACES)
-    (relation ? related[relation] : delivery)[field] = row[column];
-  delivery.event = related.event;
-  delivery.endpoint = related.endpoint;
-  delivery.replay = delivery.replayId === null ? null : related.replay;
-  return delivery as LoadedDelivery;
 }

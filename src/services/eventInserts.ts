@@ -1,4 +1,4 @@
-import { type Db, preparedStatement } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { Prisma } from "../db/generated/client.ts";
 import { ID_PREFIX, ulid } from "../ids.ts";
 import { endpointAdmitsSql, receivingFiltersSql } from "./eventTypes.ts";
@@ -17,10 +17,9 @@ export function deliveryIdSql(now: Date, eventId: Prisma.Sql, endpointId: Prisma
  * Inserts a publish's events and one PENDING delivery per endpoint that wants
  * each, in one statement: atomic without a transaction's extra round trips,
  * and without reading the endpoints first (each round trip to PostgreSQL costs
- * the api more CPU than the statement itself). The events travel as one JSON
- * parameter (`json_to_recordset`), payloads nested as they are: Prisma's
- * createMany costs about a millisecond of CPU per call plus a fifth of one per
- * row. A prepared statement: the same text and plan whatever the batch size.
+ * the api more CPU than the statement itself). Each column travels as one
+ * array parameter (`unnest`): Prisma's createMany costs about a millisecond of
+ * CPU per call plus a fifth of one per row.
  *
  * The endpoints are the workspace's enabled ones that eventTypeMatches and
  * streamMatches admit (endpointAdmitsSql).
@@ -37,21 +36,17 @@ export async function insertEventsAndDeliveries(
   events: readonly Prisma.EventCreateManyInput[],
 ): Promise<{ eventIds: Set<string>; deliveryIds: string[] }> {
   const at = now.toISOString();
-  const values = events.map((e) => ({
-    id: e.id!,
-    type: e.type,
-    stream: e.stream ?? null,
-    payload: e.payload,
-    occurred_at: new Date(e.occurredAt ?? now).toISOString(),
-    idempotency_key: e.idempotencyKey ?? null,
-  }));
-  const rows = await prisma.$queryRaw<{ id: string; event: boolean }[]>`${preparedStatement("insert-events")}
+  const rows = await prisma.$queryRaw<{ id: string; event: boolean }[]>`
     WITH v AS (
-      SELECT * FROM json_to_recordset(${JSON.stringify(values)}::json)
-        AS v(id text, type text, stream text, payload jsonb, occurred_at text, idempotency_key text)
+      SELECT * FROM unnest(
+        ${events.map((e) => e.id!)}::text[], ${events.map((e) => e.type)}::text[],
+        ${events.map((e) => e.stream ?? null)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::text[],
+        ${events.map((e) => new Date(e.occurredAt ?? now).toISOString())}::text[],
+        ${events.map((e) => e.idempotencyKey ?? null)}::text[]
+      ) AS v(id, type, stream, payload, occurred_at, idempotency_key)
     ), inserted AS (
       INSERT INTO "Event" ("id", "workspaceId", "type", "stream", "payload", "occurredAt", "idempotencyKey", "createdAt")
-      SELECT id, ${workspaceId}, type, stream, payload, occurred_at::timestamp(3), idempotency_key,
+      SELECT id, ${workspaceId}, type, stream, payload::jsonb, occurred_at::timestamp(3), idempotency_key,
         ${at}::timestamp(3)
       FROM v
       ON CONFLICT DO NOTHING

@@ -40,7 +40,7 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
           secret: "whsec_x",
         },
       });
-      // The hot statements are named prepared statements: the second run of each reuses it.
+      // The hot raw statements (publish insert, delivery loader) run on PGlite as on PostgreSQL.
       const loader = createDeliveryLoader(prisma);
       for (const n of [1, 2]) {
         const now = new Date();
