@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import { createWorkspace } from "../src/services/workspaces.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/db.ts";
 import { type HookpostProcess, spawnHookpost } from "../test/support/processes.ts";
+import { deleteRedisKeys } from "../test/support/redis.ts";
 import { type BenchApi, benchApi } from "./graphql.ts";
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -42,7 +42,7 @@ export async function startStack(opts: {
   const stop = async () => {
     await Promise.all(children.map((c) => c.stop(15_000)));
     await db.drop();
-    await deleteRedisKeys(prefix);
+    await deleteRedisKeys(REDIS_URL, prefix);
   };
   try {
     // The api migrates the fresh database; the worker starts once it has.
@@ -69,16 +69,5 @@ export async function startStack(opts: {
   } catch (err) {
     await stop();
     throw err;
-  }
-}
-
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: `*${prefix}*`, count: 1_000 })) {
-      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
   }
 }

@@ -8,6 +8,7 @@ import { ListEndpointsDocument } from "../generated/graphql.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { graphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost, testEnv } from "../support/hookpost.ts";
+import { deleteRedisKeys } from "../support/redis.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -17,12 +18,15 @@ const API_KEY = /\bhp_[A-Za-z0-9_-]{20,}/g;
 describe("first start on an empty database", () => {
   let db: TestDatabase;
   const stops: (() => Promise<void>)[] = [];
+  /** Run once every process has stopped. */
+  const cleanups: (() => Promise<void>)[] = [];
   beforeEach(async () => {
     // Not migrated: what a newcomer's fresh database looks like.
     db = await createTestDatabase({ migrate: false });
   });
   afterEach(async () => {
     await Promise.all(stops.splice(0).map((stop) => stop()));
+    for (const cleanup of cleanups.splice(0)) await cleanup();
     vi.restoreAllMocks();
     await db?.drop();
   });
@@ -55,6 +59,7 @@ describe("first start on an empty database", () => {
       startHookpost(config, createLogger(config), ["api"]),
     ]);
     stops.push(a.stop, b.stop);
+    cleanups.push(() => deleteRedisKeys(config.redis.url, config.redis.prefix));
 
     expect(await db.prisma.workspace.count()).toBe(1);
     const keys = printed.mock.calls.flatMap(([chunk]) => String(chunk).match(API_KEY) ?? []);

@@ -25,6 +25,7 @@ import { type GraphqlClient, graphqlClient } from "../support/graphql.ts";
 import { testEnv } from "../support/hookpost.ts";
 import { type HookpostProcess, spawnHookpost } from "../support/processes.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { deleteRedisKeys } from "../support/redis.ts";
 import { waitFor } from "../support/wait.ts";
 
 /** What a subscription has received so far, whatever the transport. `open`: the server has taken it. */
@@ -230,6 +231,7 @@ describe("live feed across api and worker processes", { timeout: 4 * OUTCOME_TIM
     for (const s of subscriptions) s.stop();
     await Promise.all(clients.map((c) => c.dispose()));
     await Promise.all(processes.map((p) => p.stop()));
+    if (env) await deleteRedisKeys(env.REDIS_URL!, env.REDIS_PREFIX!);
     await receiver?.close();
     redis?.disconnect();
     await db?.drop();

@@ -5,6 +5,7 @@ import { type Role, startHookpost } from "../../src/main.ts";
 import { createWorkspace } from "../../src/services/workspaces.ts";
 import { createTestDatabase, type TestDatabase } from "./db.ts";
 import { type GraphqlClient, graphqlClient } from "./graphql.ts";
+import { deleteRedisKeys } from "./redis.ts";
 
 /** Settings every test instance uses: loopback receivers allowed, fast retries, short timeouts. */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
@@ -63,6 +64,7 @@ export async function startTestHookpost(
     client: (authorization) => graphqlClient(url, authorization),
     async stop() {
       await hookpost.stop();
+      await deleteRedisKeys(config.redis.url, config.redis.prefix);
       if (!opts.db) await db.drop();
     },
   };
