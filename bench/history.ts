@@ -29,6 +29,8 @@ const CHUNK = 100_000;
 const PAGE = 50;
 const SLOW_MS = 10;
 const TYPES = ["email.sent", "email.delivered", "email.opened", "email.clicked", "email.bounced"];
+/** About one event in a thousand, as complaints are: a filter on it must not walk the whole log. */
+const RARE_TYPE = "email.complained";
 
 const seconds = (since: number) => (Date.now() - since) / 1_000;
 
@@ -36,7 +38,7 @@ const seconds = (since: number) => (Date.now() - since) / 1_000;
  * Per-row columns of generate_series row `g` of a workspace, as SQL: the time
  * spreads `count` rows evenly over the span (B's sit half a step off A's), the
  * rest comes from fixed hashes of g so type, endpoint and status do not
- * correlate. Status: ~5% FAILED, ~2% RETRYING, ~1% PENDING, the rest SUCCEEDED.
+ * correlate. Type: one of five common ones, or (~0.1%) the rare one. Status: ~5% FAILED, ~2% RETRYING, ~1% PENDING, the rest SUCCEEDED.
  */
 function rowsSql(ws: string, from: number, to: number, count: number, since: Date, offset: number) {
   const stepMs = SPAN_MS / count;
@@ -44,7 +46,9 @@ function rowsSql(ws: string, from: number, to: number, count: number, since: Dat
     SELECT g,
       'evt_${ws}_' || lpad(g::text, 9, '0') AS "eventId",
       'dlv_${ws}_' || lpad(g::text, 9, '0') AS "deliveryId",
-      (ARRAY[${TYPES.map((t) => `'${t}'`).join(",")}])[1 + (hashint4extended(g, 1) & 1023) % ${TYPES.length}] AS type,
+      CASE WHEN hashint4extended(g, 1) & 1023 = 0 THEN '${RARE_TYPE}'
+        ELSE (ARRAY[${TYPES.map((t) => `'${t}'`).join(",")}])[1 + (hashint4extended(g, 1) & 1023) % ${TYPES.length}]
+      END AS type,
       'ep_${ws}_' || lpad((1 + (hashint4extended(g, 2) & 1023) % ${ws === "a" ? ENDPOINTS : 1})::text, 2, '0') AS "endpointId",
       CASE WHEN r < 51 THEN 'FAILED' WHEN r < 72 THEN 'RETRYING' WHEN r < 82 THEN 'PENDING' ELSE 'SUCCEEDED' END
         ::"DeliveryStatus" AS status,
@@ -243,6 +247,12 @@ async function main() {
         variables: { first, filter: { eventTypes: ["email.bounced"] } },
       },
       {
+        name: "deliveries, rare eventType (0.1 %)",
+        workspaceId: "ws_a",
+        list: "deliveries",
+        variables: { first, filter: { eventTypes: [RARE_TYPE] } },
+      },
+      {
         name: "deliveries, 1-day window",
         workspaceId: "ws_a",
         list: "deliveries",
@@ -260,6 +270,12 @@ async function main() {
         workspaceId: "ws_a",
         list: "events",
         variables: { first, filter: { types: ["email.bounced"] } },
+      },
+      {
+        name: "events, rare type (0.1 %)",
+        workspaceId: "ws_a",
+        list: "events",
+        variables: { first, filter: { types: [RARE_TYPE] } },
       },
       {
         name: `events, deep page (after row ${deep})`,
