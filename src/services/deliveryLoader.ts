@@ -83,19 +83,34 @@ const SELECT = Prisma.raw(`
   JOIN "Endpoint" n ON n."id" = d."endpointId"
   LEFT JOIN "Replay" r ON r."id" = d."replayId"`);
 
-/** `{ id, …, "event.id": … }` → `{ id, …, event: { id, … } }`; a replay that is not there is null. */
+type Relation = keyof typeof RELATIONS;
+
+/** Where each column of a loaded row goes: its relation (null: the delivery itself) and field. */
+const PLACES = new Map<string, [Relation | null, string]>();
+function placeOf(column: string): [Relation | null, string] {
+  let place = PLACES.get(column);
+  if (!place) {
+    const dot = column.indexOf(".");
+    place = dot < 0 ? [null, column] : [column.slice(0, dot) as Relation, column.slice(dot + 1)];
+    PLACES.set(column, place);
+  }
+  return place;
+}
+
+/**
+ * `{ id, …, "event.id": … }` → `{ id, …, event: { id, … } }`; a replay that
+ * is not there is null. Runs for every delivery sent, so it allocates only
+ * the objects it returns.
+ */
 function nest(row: Record<string, unknown>): LoadedDelivery {
   const delivery: Record<string, unknown> = {};
-  const related: Record<string, Record<string, unknown>> = { event: {}, endpoint: {}, replay: {} };
-  for (const [column, value] of Object.entries(row)) {
-    const dot = column.indexOf(".");
-    if (dot < 0) delivery[column] = value;
-    else related[column.slice(0, dot)]![column.slice(dot + 1)] = value;
+  const related: Record<Relation, Record<string, unknown>> = { event: {}, endpoint: {}, replay: {} };
+  for (const column in row) {
+    const [relation, field] = placeOf(column);
+    (relation ? related[relation] : delivery)[field] = row[column];
   }
-  return {
-    ...(delivery as Delivery),
-    event: related.event as Event,
-    endpoint: related.endpoint as Endpoint,
-    replay: delivery.replayId === null ? null : (related.replay as LoadedDelivery["replay"]),
-  };
+  delivery.event = related.event;
+  delivery.endpoint = related.endpoint;
+  delivery.replay = delivery.replayId === null ? null : related.replay;
+  return delivery as LoadedDelivery;
 }
