@@ -34,6 +34,7 @@ export function createRedis(
   redis.on("error", (err: Error) => logger.warn({ err, role }, "Redis connection error"));
   return redis;
 }
+
 /** Resolves once the connection is ready (producers start without an offline queue). */
 export async function waitForRedis(redis: Redis, timeoutMs = 10_000): Promise<void> {
   if (redis.status === "ready") return;
