@@ -16,10 +16,20 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
   return {
     "/healthz": (_req, res) => json(res, 200, { status: "ok" }),
     "/metrics": (_req, res) => {
-      void deps.queues.delivery.getJobCounts("waiting", "active", "delayed", "prioritized").then(
-        (counts) => {
+      const states = ["waiting", "active", "delayed", "prioritized"] as const;
+      void Promise.all([
+        deps.queues.delivery.getJobCounts(...states),
+        deps.queues.deliveryBatch.getJobCounts(...states),
+      ]).then(
+        ([single, batches]) => {
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-          res.end(renderMetrics({ hookpost_delivery_queue_jobs: counts }));
+          // A batch job holds up to DELIVERY_BATCH_MAX new deliveries; retries and re-enqueues are one job each.
+          res.end(
+            renderMetrics({
+              hookpost_delivery_queue_jobs: single,
+              hookpost_delivery_batch_queue_jobs: batches,
+            }),
+          );
         },
         (err: Error) => json(res, 503, { status: "unavailable", error: err.message }),
       );

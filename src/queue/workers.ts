@@ -1,31 +1,93 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
+import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
 import { createRedis } from "../redis.ts";
-import { deliverAttempt } from "../services/dispatch.ts";
-import { bullPrefix, type JobPayloads, type QueueName } from "./queues.ts";
+import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
+import { createDeliverySlots, type DeliverySlots } from "./deliverySlots.ts";
+import { bullPrefix, deliveryBatchJobs, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 
 type Processors = { [Q in QueueName]?: Processor<JobPayloads[Q]> };
 
+/** When a delivery should run again, or null when this run settled it. */
+function runAgainInMs(outcome: DispatchResult): number | null {
+  if (outcome.kind === "deferred") return outcome.delayMs;
+  return outcome.kind === "attempted" ? outcome.retryDelayMs : null;
+}
+
+/** A delivery already in flight in this process runs again once that attempt is over. */
+const IN_FLIGHT_HERE: DispatchResult = { kind: "deferred", delayMs: 1_000 };
+
 /**
- * Delivers one attempt. A failure that should be retried, or a delivery whose
- * receiver is slow with every connection busy, moves this same job (same id =
- * delivery id) to the delayed set: waits happen in Redis, never in a sleeping worker, so
- * a failing or slow endpoint does not slow healthy ones.
+ * Runs one delivery whose job id is its delivery id (a retry, a deferral, a
+ * re-enqueue). A failure that should be retried, or a delivery whose
+ * receiver is slow with every connection busy, moves this same job to the
+ * delayed set: waits happen in Redis, never in a sleeping worker, so a
+ * failing or slow endpoint does not slow healthy ones.
  */
-export function deliveryProcessor(deps: Deps): Processor<JobPayloads["delivery"]> {
+export function deliveryProcessor(deps: Deps, slots: DeliverySlots): Processor<JobPayloads["delivery"]> {
   return async (job, token, signal) => {
-    const outcome = await deliverAttempt(deps, job.data.deliveryId, { signal });
-    const delayMs =
-      outcome.kind === "deferred"
-        ? outcome.delayMs
-        : outcome.kind === "attempted"
-          ? outcome.retryDelayMs
-          : null;
+    const release = await slots.acquire(job.data.deliveryId);
+    let outcome = IN_FLIGHT_HERE;
+    if (release) {
+      try {
+        outcome = await deliverAttempt(deps, job.data.deliveryId, { signal });
+      } finally {
+        release();
+      }
+    }
+    const delayMs = runAgainInMs(outcome);
     if (delayMs !== null) {
       await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
+    }
+  };
+}
+
+/**
+ * Starts the first attempts of a batch of new deliveries, each as soon as a
+ * slot is free, and finishes once all have started: a slow receiver in the
+ * batch holds its own slot, not the batch. An attempt to run again becomes a
+ * job of its own (job id = delivery id). Should the process die mid-attempt,
+ * the delivery is still PENDING in the database and the sweeper enqueues it
+ * again. A process shutting down starts no more: the rest of the batch goes
+ * back to the queue as a new batch.
+ */
+export function deliveryBatchProcessor(
+  deps: Deps,
+  slots: DeliverySlots,
+  isClosing: () => boolean,
+): Processor<JobPayloads["delivery-batch"]> {
+  const runAgain = createBatcher<{ deliveryId: string; delayMs: number }, void>({
+    maxBatch: 500,
+    maxDelayMs: 0,
+    runBatch: async (items) => {
+      await deps.queues.delivery.addBulk(items.map((i) => deliveryJob(i.deliveryId, i.delayMs)));
+      return items.map(() => undefined);
+    },
+  });
+  const attempt = async (deliveryId: string, release: () => void) => {
+    try {
+      const delayMs = runAgainInMs(await deliverAttempt(deps, deliveryId));
+      if (delayMs !== null) await runAgain.run({ deliveryId, delayMs });
+    } catch (err) {
+      deps.logger.error({ err, deliveryId }, "delivery attempt failed; the sweeper will enqueue it again");
+    } finally {
+      release();
+    }
+  };
+  return async (job) => {
+    const { deliveryIds } = job.data;
+    for (const [i, deliveryId] of deliveryIds.entries()) {
+      if (isClosing()) {
+        await deps.queues.deliveryBatch.addBulk(deliveryBatchJobs(deliveryIds.slice(i)));
+        return;
+      }
+      // Already in flight here (claimed again by a replay while its attempt runs): that attempt
+      // sees the new claim when it records, and runs the delivery again itself.
+      const release = await slots.acquire(deliveryId);
+      if (release) void attempt(deliveryId, release);
     }
   };
 }
@@ -36,8 +98,11 @@ export function deliveryProcessor(deps: Deps): Processor<JobPayloads["delivery"]
  * then closes the Redis connections.
  */
 export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Promise<void> } {
+  let closing = false;
+  const slots = createDeliverySlots(deps.config.delivery.workerConcurrency);
   const processors: Processors = {
-    delivery: deliveryProcessor(deps),
+    delivery: deliveryProcessor(deps, slots),
+    "delivery-batch": deliveryBatchProcessor(deps, slots, () => closing),
     replay: replayProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     ...extra,
@@ -55,7 +120,9 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
       const worker = new Worker(name, processor, {
         connection: connections[0]!,
         prefix: bullPrefix(deps.config),
-        concurrency: isDelivery ? share : 1,
+        // Two batches at a time: one starting its attempts while the next is fetched. A batch
+        // waits for free slots, so a busy process does not take batches other workers could run.
+        concurrency: isDelivery ? share : name === "delivery-batch" ? 2 : 1,
         // Deliveries finish within the HTTP timeout; the lock only needs to outlast one attempt.
         lockDuration: Math.max(30_000, deps.config.delivery.timeoutMs * 3),
       });
@@ -72,8 +139,11 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
   const sweeper = startSweeper(deps, sweeperRedis, () => restoreBackgroundJobs(deps));
   return {
     async close() {
+      closing = true;
       await sweeper.stop();
       await Promise.all(workers.map((w) => w.close()));
+      // Attempts that batches started outlive their jobs; they finish before Redis closes.
+      await slots.drained();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
