@@ -7,9 +7,12 @@ const SWEEP_MAX_PER_RUN = 100_000;
 
 /**
  * Re-enqueues deliveries the database says are due but that may be missing
- * from Redis (flushed, failed over, or an enqueue that failed after commit).
- * Job id = delivery id, so a delivery still queued is not duplicated. Returns
- * how many deliveries it offered to the queue.
+ * from Redis (flushed, failed over, an enqueue that failed after commit, a
+ * worker killed mid-attempt). Job id = delivery id, so a retry still queued is
+ * not duplicated. A new delivery whose batch job is still queued after the
+ * grace period (a backlog) gets a job too; whichever runs second finds it
+ * settled, and one process never runs both at once. Returns how many
+ * deliveries it offered to the queue.
  */
 export async function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<number> {
   const dueBefore = new Date(now.getTime() - deps.config.sweeper.graceMs);

@@ -80,13 +80,14 @@ export function deliveryBatchProcessor(
   return async (job) => {
     const { deliveryIds } = job.data;
     for (const [i, deliveryId] of deliveryIds.entries()) {
+      const release = await slots.acquire(deliveryId);
       if (isClosing()) {
+        release?.();
         await deps.queues.deliveryBatch.addBulk(deliveryBatchJobs(deliveryIds.slice(i)));
         return;
       }
-      // Already in flight here (claimed again by a replay while its attempt runs): that attempt
-      // sees the new claim when it records, and runs the delivery again itself.
-      const release = await slots.acquire(deliveryId);
+      // Null: already in flight here (claimed again by a replay while its attempt runs). That
+      // attempt sees the new claim when it records, and runs the delivery again itself.
       if (release) void attempt(deliveryId, release);
     }
   };

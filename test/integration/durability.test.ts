@@ -1,3 +1,4 @@
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateEndpointDocument, PublishEventsDocument } from "../generated/graphql.ts";
@@ -169,6 +170,59 @@ describe("durability", () => {
       second = await startTestHookpost({ db });
       const client = second.client(`Bearer ${first.workspace.apiKey}`);
       await expectAllDelivered(client, endpointId, eventIds, accepted);
+    });
+  });
+  describe("when a worker stops in the middle of a batch", () => {
+    let db: TestDatabase;
+    let first: TestHookpost | undefined;
+    let second: TestHookpost | undefined;
+    beforeAll(async () => {
+      db = await createTestDatabase();
+    });
+    afterAll(async () => {
+      await first?.stop();
+      await second?.stop();
+      await db?.drop();
+    });
+
+    it("starts no more of it, puts the rest back in the queue, and the next worker sends each event once", {
+      timeout: RECOVERY_TIMEOUT_MS,
+    }, async () => {
+      // Two attempts at a time, and no sweeper within the test: what the next worker
+      // delivers, it can only have taken from the queue.
+      const env = { WORKER_CONCURRENCY: "2", SWEEP_GRACE_MS: "600000" };
+      first = await startTestHookpost({ db, env });
+      const prefix = first.config.redis.prefix;
+      const okIds = new Set<string>();
+      const receiver = await startReceiver((req) => {
+        okIds.add(String(req.headers["webhook-id"]));
+        return { status: 200, delayMs: 150 };
+      });
+      receivers.push(receiver);
+      const endpointId = await endpointFor(first.workspace.client, receiver);
+      const eventIds = await publishBatch(first.workspace.client);
+      await waitFor(() => receiver.requests.length > 0, "the batch's first requests");
+      await first.stop({ keepRedisKeys: true });
+
+      // What was in flight finished and is recorded; nothing more of the batch was started.
+      const sent = receiver.requests.length;
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(EVENTS);
+      expect(await db.prisma.deliveryAttempt.count({ where: { endpointId } })).toBe(sent);
+      const queue = new Queue("delivery-batch", { connection: redis, prefix: `{${prefix}}` });
+      const requeued = (await queue.getWaiting()).flatMap((job) => job.data.deliveryIds as string[]);
+      await queue.close();
+      const pending = await db.prisma.delivery.findMany({
+        where: { endpointId, status: "PENDING" },
+        select: { id: true },
+      });
+      expect(new Set(requeued)).toEqual(new Set(pending.map((d) => d.id)));
+      expect(requeued).toHaveLength(EVENTS - sent);
+
+      second = await startTestHookpost({ db, env: { ...env, REDIS_PREFIX: prefix } });
+      const client = second.client(`Bearer ${first.workspace.apiKey}`);
+      await expectAllDelivered(client, endpointId, eventIds, () => okIds);
+      expect(receiver.requests).toHaveLength(EVENTS);
     });
   });
 });

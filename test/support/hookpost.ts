@@ -37,7 +37,8 @@ export type TestHookpost = {
   workspace: { id: string; apiKey: string; client: GraphqlClient };
   newWorkspace(name?: string): Promise<{ id: string; apiKey: string; client: GraphqlClient }>;
   client(authorization: string | null): GraphqlClient;
-  stop(): Promise<void>;
+  /** Stops it; its Redis keys are deleted unless `keepRedisKeys` (another instance takes them over). */
+  stop(opts?: { keepRedisKeys?: boolean }): Promise<void>;
 };
 
 /**
@@ -62,9 +63,9 @@ export async function startTestHookpost(
     workspace: await newWorkspace("primary"),
     newWorkspace,
     client: (authorization) => graphqlClient(url, authorization),
-    async stop() {
+    async stop({ keepRedisKeys = false } = {}) {
       await hookpost.stop();
-      await deleteRedisKeys(config.redis.url, config.redis.prefix);
+      if (!keepRedisKeys) await deleteRedisKeys(config.redis.url, config.redis.prefix);
       if (!opts.db) await db.drop();
     },
   };

@@ -10,8 +10,10 @@ export type ReceivedRequest = {
   at: number;
 };
 
-/** What the receiver does with a request: answer with a status (and body/headers), or never answer. */
-export type Behaviour = { status: number; body?: string; headers?: Record<string, string> } | "hang";
+/** What the receiver does with a request: answer with a status (and body/headers, after `delayMs`), or never answer. */
+export type Behaviour =
+  | { status: number; body?: string; headers?: Record<string, string>; delayMs?: number }
+  | "hang";
 
 /**
  * A real HTTP receiver on loopback that records every request. `respond`
@@ -48,8 +50,12 @@ export async function startReceiver(
         res.on("close", () => hanging.delete(res));
         return;
       }
-      res.writeHead(behaviour.status, { "content-type": "text/plain", ...(behaviour.headers ?? {}) });
-      res.end(behaviour.body ?? "ok");
+      const answer = () => {
+        res.writeHead(behaviour.status, { "content-type": "text/plain", ...(behaviour.headers ?? {}) });
+        res.end(behaviour.body ?? "ok");
+      };
+      if (behaviour.delayMs) setTimeout(answer, behaviour.delayMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
