@@ -66,10 +66,10 @@ export async function fanout(ctx: BenchContext): Promise<Row> {
       perSecond: (ENDPOINTS * 1_000) / medianDeliverMs,
       detail: {
         enqueueMsP50: enqueueMs,
-        enqueueJobsPerS: (ENDPOINTS * 1_000) / enqueueMs,
+        enqueuedPerS: (ENDPOINTS * 1_000) / enqueueMs,
         deliverAllMs: medianDeliverMs,
-        bulkJobs: BULK_EVENTS * ENDPOINTS,
-        bulkEnqueueJobsPerS: (BULK_EVENTS * ENDPOINTS * 1_000) / bulkMs,
+        bulkDeliveries: BULK_EVENTS * ENDPOINTS,
+        bulkEnqueuedPerS: (BULK_EVENTS * ENDPOINTS * 1_000) / bulkMs,
       },
     };
   } finally {
