@@ -92,7 +92,11 @@ const envSchema = z.object({
    * timeout, so this is generous.
    */
   WORKER_CONCURRENCY: intWith(500, 1),
-  /** BullMQ delivery workers per process (fetch loops), sharing WORKER_CONCURRENCY. */
+  /**
+   * BullMQ fetch loops per process for deliveries that run again (retries,
+   * deferrals, re-enqueues), one job each. New deliveries arrive in batch
+   * jobs through one more loop. All share WORKER_CONCURRENCY.
+   */
   DELIVERY_WORKERS: intWith(4, 1),
   /**
    * Keep-alive connections per receiving origin and worker process. When a
