@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CreateEndpointDocument, PublishEventsDocument } from "../generated/graphql.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { listDeliveries } from "../support/deliveries.ts";
@@ -136,17 +136,22 @@ describe("durability", () => {
     });
   });
 
-  describe("when a worker stops with requests in flight", () => {
+  describe("when a worker stops and another instance takes over its database", () => {
     let db: TestDatabase;
-    let first: TestHookpost | undefined;
-    let second: TestHookpost | undefined;
+    const started: TestHookpost[] = [];
+    const start = async (env: Record<string, string>) => {
+      const hp = await startTestHookpost({ db, env });
+      started.push(hp);
+      return hp;
+    };
     beforeAll(async () => {
       db = await createTestDatabase();
     });
+    // Each test stops its instances, so no sweeper of one test works on the next test's deliveries.
+    afterEach(async () => {
+      for (const hp of started.splice(0)) await hp.stop();
+    });
     afterAll(async () => {
-      await first?.stop();
-      await second?.stop();
-      if (first) await deleteKeysOf(redis, first.config.redis.prefix);
       await db?.drop();
     });
 
@@ -155,7 +160,7 @@ describe("durability", () => {
     }, async () => {
       // Few concurrent attempts and a short timeout: some requests are held when the
       // worker stops, others have not started yet.
-      first = await startTestHookpost({ db, env: { WORKER_CONCURRENCY: "4", DELIVERY_TIMEOUT_MS: "1000" } });
+      const first = await start({ WORKER_CONCURRENCY: "4", DELIVERY_TIMEOUT_MS: "1000" });
       const { receiver, fix, accepted } = await brokenReceiver("hang");
       const endpointId = await endpointFor(first.workspace.client, receiver);
       const eventIds = await publishBatch(first.workspace.client);
@@ -167,31 +172,18 @@ describe("durability", () => {
         await db.prisma.delivery.count({ where: { endpointId, status: { in: ["PENDING", "RETRYING"] } } }),
       ).toBe(EVENTS);
       fix();
-      second = await startTestHookpost({ db });
+      const second = await start({});
       const client = second.client(`Bearer ${first.workspace.apiKey}`);
       await expectAllDelivered(client, endpointId, eventIds, accepted);
     });
-  });
-  describe("when a worker stops in the middle of a batch", () => {
-    let db: TestDatabase;
-    let first: TestHookpost | undefined;
-    let second: TestHookpost | undefined;
-    beforeAll(async () => {
-      db = await createTestDatabase();
-    });
-    afterAll(async () => {
-      await first?.stop();
-      await second?.stop();
-      await db?.drop();
-    });
 
-    it("starts no more of it, puts the rest back in the queue, and the next worker sends each event once", {
+    it("a worker stopped in the middle of a batch starts no more of it, puts the rest back in the queue, and the next worker sends each event once", {
       timeout: RECOVERY_TIMEOUT_MS,
     }, async () => {
       // Two attempts at a time, and no sweeper within the test: what the next worker
       // delivers, it can only have taken from the queue.
       const env = { WORKER_CONCURRENCY: "2", SWEEP_GRACE_MS: "600000" };
-      first = await startTestHookpost({ db, env });
+      const first = await start(env);
       const prefix = first.config.redis.prefix;
       const okIds = new Set<string>();
       const receiver = await startReceiver((req) => {
@@ -219,7 +211,7 @@ describe("durability", () => {
       expect(new Set(requeued)).toEqual(new Set(pending.map((d) => d.id)));
       expect(requeued).toHaveLength(EVENTS - sent);
 
-      second = await startTestHookpost({ db, env: { ...env, REDIS_PREFIX: prefix } });
+      const second = await start({ ...env, REDIS_PREFIX: prefix });
       const client = second.client(`Bearer ${first.workspace.apiKey}`);
       await expectAllDelivered(client, endpointId, eventIds, () => okIds);
       expect(receiver.requests).toHaveLength(EVENTS);
