@@ -47,13 +47,16 @@ export type Queues = {
  */
 export function createQueues(config: Pick<Config, "redis">, connection: Redis): Queues {
   const base = { connection, prefix: bullPrefix(config), skipWaitingForReady: true };
+  // A delivery job that fails is not retried by BullMQ: retries follow the delivery's own schedule,
+  // and anything lost is the sweeper's.
+  const deliveryJobOptions = { removeOnComplete: true, removeOnFail: true, attempts: 1 };
   const delivery = new Queue<JobPayloads["delivery"]>("delivery", {
     ...base,
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+    defaultJobOptions: deliveryJobOptions,
   });
   const deliveryBatch = new Queue<JobPayloads["delivery-batch"]>("delivery-batch", {
     ...base,
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+    defaultJobOptions: deliveryJobOptions,
   });
   const replay = new Queue<JobPayloads["replay"]>("replay", {
     ...base,
