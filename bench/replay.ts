@@ -21,6 +21,7 @@ import { openRuntime } from "../src/runtime.ts";
 import { requestReplay } from "../src/services/replays.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/db.ts";
 import { spawnHookpost } from "../test/support/processes.ts";
+import { deleteRedisKeys } from "../test/support/redis.ts";
 import { peakRssMb, rssMb } from "./rss.ts";
 
 const EVENTS = Number(process.env.EVENTS ?? 100_000);
@@ -147,9 +148,8 @@ async function main() {
     );
   } finally {
     await worker.stop();
-    const { delivery, replay, maintenance } = deps.queues;
-    await Promise.all([delivery, replay, maintenance].map((q) => q.obliterate({ force: true })));
     await runtime.close();
+    await deleteRedisKeys(config.redis.url, config.redis.prefix);
     await db.drop();
     receiver.close();
   }
