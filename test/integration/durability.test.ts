@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bullPrefix } from "../../src/queue/queues.ts";
 import { CreateEndpointDocument, PublishEventsDocument } from "../generated/graphql.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { listDeliveries } from "../support/deliveries.ts";
@@ -201,7 +202,7 @@ describe("durability", () => {
       expect(sent).toBeGreaterThan(0);
       expect(sent).toBeLessThan(EVENTS);
       expect(await db.prisma.deliveryAttempt.count({ where: { endpointId } })).toBe(sent);
-      const queue = new Queue("delivery-batch", { connection: redis, prefix: `{${prefix}}` });
+      const queue = new Queue("delivery-batch", { connection: redis, prefix: bullPrefix(first.config) });
       const requeued = (await queue.getWaiting()).flatMap((job) => job.data.deliveryIds as string[]);
       await queue.close();
       const pending = await db.prisma.delivery.findMany({
