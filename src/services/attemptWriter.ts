@@ -1,5 +1,5 @@
 import { type Batcher, createBatcher } from "../db/batcher.ts";
-import type { Db } from "../db/client.ts";
+import { type Db, inTransaction, queryRows } from "../db/client.ts";
 import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 
 /**
@@ -46,8 +46,12 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
       const rounds = distinctRounds(writes, (w) => w.attempt.deliveryId);
       const results =
         rounds.length === 1
-          ? [await writeRound(prisma, rounds[0]!)]
-          : await prisma.$transaction(rounds.map((round) => writeRound(prisma, round)));
+          ? [await writeRound((query) => queryRows<Delivery>(prisma, query), rounds[0]!)]
+          : await inTransaction(prisma, async (tx) => {
+              const written: Delivery[][] = [];
+              for (const round of rounds) written.push(await writeRound((query) => tx.rows<Delivery>(query), round));
+              return written;
+            });
       const updated = new Map(results.flat().map((row) => [row.id, row]));
       return writes.map((w) => updated.get(w.attempt.deliveryId) ?? null);
     },
@@ -60,7 +64,7 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * value into a PostgreSQL array literal, which cost the worker a tenth of its
  * allocations. One row per attempt feeds both the INSERT and the UPDATE.
  */
-function writeRound(prisma: Db, writes: AttemptWrite[]) {
+function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: AttemptWrite[]) {
   const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
     id: a.id,
     workspace_id: a.workspaceId,
@@ -92,7 +96,7 @@ function writeRound(prisma: Db, writes: AttemptWrite[]) {
   }));
   // Dates serialize as ISO text; cast to timestamp(3), PostgreSQL drops the `Z`,
   // which stores UTC as Prisma does, whatever the session time zone.
-  return prisma.$queryRaw<Delivery[]>`
+  return run(Prisma.sql`
     WITH v AS (
       SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS v(id text, workspace_id text,
         delivery_id text, event_id text, endpoint_id text, number int, trigger text, url text,
@@ -122,7 +126,7 @@ function writeRound(prisma: Db, writes: AttemptWrite[]) {
       "updatedAt" = v.created_at::timestamp(3)
     FROM v
     WHERE d."id" = v.delivery_id AND (NOT v.guarded OR d."replayId" IS NOT DISTINCT FROM v.claimed_by)
-    RETURNING d.*`;
+    RETURNING d.*`);
 }
 
 /**
@@ -167,13 +171,16 @@ export function createFailureCounter(prisma: Db): Batcher<string, EndpointHealth
       const failures = new Map<string, number>();
       for (const id of endpointIds) failures.set(id, (failures.get(id) ?? 0) + 1);
       const rows = [...failures].map(([id, n]) => Prisma.sql`(${id}, ${n}::int)`);
-      const counted = await prisma.$queryRaw<(EndpointHealth & { id: string })[]>`
+      const counted = await queryRows<EndpointHealth & { id: string }>(
+        prisma,
+        Prisma.sql`
         UPDATE "Endpoint" AS e SET
           "consecutiveFailures" = e."consecutiveFailures" + v.n,
           "updatedAt" = ${timestamp(new Date())}::timestamp(3)
         FROM (VALUES ${Prisma.join(rows)}) AS v(id, n)
         WHERE e."id" = v.id
-        RETURNING e."id", e."consecutiveFailures", e."enabled"`;
+        RETURNING e."id", e."consecutiveFailures", e."enabled"`,
+      );
       const byId = new Map(counted.map((row) => [row.id, row]));
       return endpointIds.map((id) => byId.get(id) ?? null);
     },

@@ -1,5 +1,5 @@
 import { type Batcher, createBatcher } from "../db/batcher.ts";
-import type { Db } from "../db/client.ts";
+import { type Db, queryRows } from "../db/client.ts";
 import { type Delivery, type Endpoint, type Event, Prisma, type Replay } from "../db/generated/client.ts";
 
 /** A delivery with what one attempt needs: its event, its endpoint, and the replay that last reset it. */
@@ -25,8 +25,10 @@ export function createDeliveryLoader(prisma: Db): Batcher<string, LoadedDelivery
     maxBatch: 500,
     maxDelayMs: 0,
     async runBatch(ids) {
-      const rows = await prisma.$queryRaw<Record<string, unknown>[]>`
-        ${SELECT} WHERE d."id" = ANY(${[...new Set(ids)]}::text[])`;
+      const rows = await queryRows<Record<string, unknown>>(
+        prisma,
+        Prisma.sql`${SELECT} WHERE d."id" = ANY(${[...new Set(ids)]}::text[])`,
+      );
       const byId = new Map(rows.map((row) => [row.id as string, nest(row)]));
       return ids.map((id) => byId.get(id) ?? null);
     },

@@ -1,4 +1,4 @@
-import type { Db } from "../db/client.ts";
+import { type Db, queryRows } from "../db/client.ts";
 import { Prisma } from "../db/generated/client.ts";
 import { ID_PREFIX, ulid } from "../ids.ts";
 import { endpointAdmitsSql, receivingFiltersSql } from "./eventTypes.ts";
@@ -36,7 +36,9 @@ export async function insertEventsAndDeliveries(
   events: readonly Prisma.EventCreateManyInput[],
 ): Promise<{ eventIds: Set<string>; deliveryIds: string[] }> {
   const at = now.toISOString();
-  const rows = await prisma.$queryRaw<{ id: string; event: boolean }[]>`
+  const rows = await queryRows<{ id: string; event: boolean }>(
+    prisma,
+    Prisma.sql`
     WITH v AS (
       SELECT * FROM unnest(
         ${events.map((e) => e.id!)}::text[], ${events.map((e) => e.type)}::text[],
@@ -63,7 +65,8 @@ export async function insertEventsAndDeliveries(
         AND ${endpointAdmitsSql("n", Prisma.sql`r.filters`, Prisma.sql`v.stream`)}
       RETURNING "id"
     )
-    SELECT "id", false AS "event" FROM delivered UNION ALL SELECT "id", true FROM inserted`;
+    SELECT "id", false AS "event" FROM delivered UNION ALL SELECT "id", true FROM inserted`,
+  );
   return {
     eventIds: new Set(rows.filter((row) => row.event).map((row) => row.id)),
     deliveryIds: rows.filter((row) => !row.event).map((row) => row.id),

@@ -96,4 +96,16 @@ describe("deliveryLoader", () => {
     expect(missing).toBeNull();
     expect(again).toEqual(plain);
   });
+
+  it("reads timestamps as UTC whatever the process's time zone", async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = "Asia/Kolkata";
+    try {
+      const loaded = await createDeliveryLoader(db.prisma).run(ids.plain);
+      expect(loaded?.nextAttemptAt).toEqual(new Date("2025-04-04T04:04:04.444Z"));
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
 });
