@@ -1,6 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaClient, type Prisma } from "./generated/client.ts";
+import { type Prisma, PrismaClient } from "./generated/client.ts";
 
 export type Db = PrismaClient;
 
@@ -24,11 +24,13 @@ const TIMESTAMP_OID = 1114;
 const parseUtcTimestamp = (text: string) => new Date(`${text.replace(" ", "T")}Z`);
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === TIMESTAMP_OID ? parseUtcTimestamp : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === TIMESTAMP_OID
+      ? parseUtcTimestamp
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** Dates go over as ISO text, which `::timestamp(3)` stores as UTC whatever the session time zone. */
-const valueOf = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
+const paramOf = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
 
 /** A connection of the client's pool, held for a transaction. */
 export type SqlSession = { rows<T>(query: Prisma.Sql): Promise<T[]> };
@@ -36,7 +38,7 @@ export type SqlSession = { rows<T>(query: Prisma.Sql): Promise<T[]> };
 function session(queryable: pg.Pool | pg.PoolClient): SqlSession {
   return {
     async rows<T>(query: Prisma.Sql) {
-      const result = await queryable.query({ text: query.text, values: query.values.map(valueOf), types });
+      const result = await queryable.query({ text: query.text, values: query.values.map(paramOf), types });
       return result.rows as T[];
     },
   };

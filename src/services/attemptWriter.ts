@@ -49,7 +49,8 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
           ? [await writeRound((query) => queryRows<Delivery>(prisma, query), rounds[0]!)]
           : await inTransaction(prisma, async (tx) => {
               const written: Delivery[][] = [];
-              for (const round of rounds) written.push(await writeRound((query) => tx.rows<Delivery>(query), round));
+              for (const round of rounds)
+                written.push(await writeRound((query) => tx.rows<Delivery>(query), round));
               return written;
             });
       const updated = new Map(results.flat().map((row) => [row.id, row]));
