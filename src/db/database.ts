@@ -23,6 +23,9 @@ export async function openDatabase(config: Config, log: (msg: string) => void): 
     if (applied.length === 0) log("database schema is up to date");
     // PGlite serves one connection at a time (see embedded.ts).
     const prisma = createPrismaClient({ url, poolMax: embedded ? 1 : config.database.poolMax });
+    // Prisma sets up its query compiler on the first model query, blocking the event loop for
+    // 0.1–0.5 s: paid here, at start, not by the first request or sweep under load.
+    await prisma.workspace.findFirst({ select: { id: true } });
     return {
       prisma,
       url,

@@ -1,9 +1,13 @@
 import type { Redis } from "ioredis";
+import { queryRows } from "../db/client.ts";
+import { Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
 import { deliveryJob } from "./queues.ts";
 
 const SWEEP_BATCH = 1_000;
 const SWEEP_MAX_PER_RUN = 100_000;
+
+type Due = { id: string; nextAttemptAt: Date };
 
 /**
  * Re-enqueues deliveries the database says are due but that may be missing
@@ -17,30 +21,23 @@ const SWEEP_MAX_PER_RUN = 100_000;
 export async function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<number> {
   const dueBefore = new Date(now.getTime() - deps.config.sweeper.graceMs);
   let offered = 0;
-  let after: { nextAttemptAt: Date; id: string } | null = null;
+  let after: Due | null = null;
   while (offered < SWEEP_MAX_PER_RUN) {
-    const batch: { id: string; nextAttemptAt: Date | null }[] = await deps.prisma.delivery.findMany({
-      where: {
-        status: { in: ["PENDING", "RETRYING"] },
-        nextAttemptAt: { lte: dueBefore },
-        ...(after
-          ? {
-              OR: [
-                { nextAttemptAt: { gt: after.nextAttemptAt } },
-                { nextAttemptAt: after.nextAttemptAt, id: { gt: after.id } },
-              ],
-            }
-          : {}),
-      },
-      orderBy: [{ nextAttemptAt: "asc" }, { id: "asc" }],
-      take: SWEEP_BATCH,
-      select: { id: true, nextAttemptAt: true },
-    });
+    // Raw SQL: Prisma compiles a query shape the first time it runs, on the event loop, and a
+    // worker's first sweep would stall every attempt in flight while it did.
+    const batch: Due[] = await queryRows<Due>(
+      deps.prisma,
+      Prisma.sql`
+        SELECT "id", "nextAttemptAt" FROM "Delivery"
+        WHERE "status" IN ('PENDING', 'RETRYING') AND "nextAttemptAt" <= ${dueBefore}::timestamp(3)
+          ${after ? Prisma.sql`AND ("nextAttemptAt", "id") > (${after.nextAttemptAt}::timestamp(3), ${after.id})` : Prisma.empty}
+        ORDER BY "nextAttemptAt", "id"
+        LIMIT ${SWEEP_BATCH}`,
+    );
     if (batch.length === 0) break;
     await deps.queues.delivery.addBulk(batch.map((d) => deliveryJob(d.id)));
     offered += batch.length;
-    const last = batch[batch.length - 1]!;
-    after = { id: last.id, nextAttemptAt: last.nextAttemptAt! };
+    after = batch[batch.length - 1]!;
     if (batch.length < SWEEP_BATCH) break;
   }
   return offered;
