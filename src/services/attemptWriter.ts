@@ -64,6 +64,10 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * (`json_to_recordset`): one native JSON.stringify instead of escaping every
  * value into a PostgreSQL array literal, which cost the worker a tenth of its
  * allocations. One row per attempt feeds both the INSERT and the UPDATE.
+ * PostgreSQL takes `json_to_recordset` for 100 rows whatever it holds; the
+ * LIMIT tells it the real count, so a small batch updates its deliveries by
+ * primary key instead of hashing a scan of the whole table (a one-attempt
+ * write cost PostgreSQL 1.9 ms of CPU that way, 1.1 ms now).
  */
 function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: AttemptWrite[]) {
   const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
@@ -105,6 +109,7 @@ function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: Att
         response_body text, error text, duration_ms int, succeeded boolean, started_at text, created_at text,
         status text, retry_step int, next_attempt_at text, next_trigger text, last_response_status int,
         last_error text, succeeded_at text, guarded boolean, claimed_by text)
+      LIMIT ${rows.length}
     ), inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
         "trigger", "url", "requestHeaders", "requestBody", "responseStatus", "responseHeaders",
