@@ -82,6 +82,18 @@ export function createQueues(config: Pick<Config, "redis">, connection: Redis): 
   };
 }
 
+/**
+ * Adds jobs to a queue: one with `add`, several with `addBulk`. addBulk's
+ * MULTI builds an ioredis pipeline, which copies every script BullMQ defines
+ * onto itself: 0.5–0.8 ms of CPU per call, most of what enqueueing a small
+ * publish cost the api.
+ */
+export async function addJobs<D>(queue: Queue<D>, jobs: Parameters<Queue<D>["addBulk"]>[0]): Promise<void> {
+  const [only] = jobs;
+  if (jobs.length === 1 && only) await queue.add(only.name, only.data, only.opts);
+  else if (jobs.length > 1) await queue.addBulk(jobs);
+}
+
 export function deliveryJob(deliveryId: string, delayMs = 0) {
   return {
     name: JOB.deliver,

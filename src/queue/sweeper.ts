@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { queryRows } from "../db/client.ts";
 import { Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { deliveryJob } from "./queues.ts";
+import { addJobs, deliveryJob } from "./queues.ts";
 
 const SWEEP_BATCH = 1_000;
 const SWEEP_MAX_PER_RUN = 100_000;
@@ -35,7 +35,10 @@ export async function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<
         LIMIT ${SWEEP_BATCH}`,
     );
     if (batch.length === 0) break;
-    await deps.queues.delivery.addBulk(batch.map((d) => deliveryJob(d.id)));
+    await addJobs(
+      deps.queues.delivery,
+      batch.map((d) => deliveryJob(d.id)),
+    );
     offered += batch.length;
     after = batch[batch.length - 1]!;
     if (batch.length < SWEEP_BATCH) break;

@@ -4,7 +4,14 @@ import type { Deps } from "../deps.ts";
 import { createRedis } from "../redis.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
 import { createDeliverySlots, type DeliverySlots } from "./deliverySlots.ts";
-import { bullPrefix, deliveryBatchJobs, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
+import {
+  addJobs,
+  bullPrefix,
+  deliveryBatchJobs,
+  deliveryJob,
+  type JobPayloads,
+  type QueueName,
+} from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 
@@ -72,7 +79,10 @@ export function deliveryBatchProcessor(
     maxBatch: 500,
     maxDelayMs: 0,
     runBatch: async (items) => {
-      await deps.queues.delivery.addBulk(items.map((i) => deliveryJob(i.deliveryId, i.delayMs)));
+      await addJobs(
+        deps.queues.delivery,
+        items.map((i) => deliveryJob(i.deliveryId, i.delayMs)),
+      );
       return items.map(() => undefined);
     },
   });
@@ -92,7 +102,7 @@ export function deliveryBatchProcessor(
       const release = await slots.acquire(deliveryId);
       if (isClosing()) {
         release?.();
-        await deps.queues.deliveryBatch.addBulk(deliveryBatchJobs(deliveryIds.slice(i)));
+        await addJobs(deps.queues.deliveryBatch, deliveryBatchJobs(deliveryIds.slice(i)));
         return;
       }
       // Null: already in flight here (claimed again by a replay while its attempt runs). That
