@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrismaClient, type Db, inTransaction, queryRows } from "../../../src/db/client.ts";
+import { Prisma } from "../../../src/db/generated/client.ts";
+import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
+
+/** The raw path on the client's own pool, against a real PostgreSQL, with a pool of one connection. */
+describe("queryRows and inTransaction", () => {
+  let db: TestDatabase;
+  let prisma: Db;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    prisma = createPrismaClient({ url: db.url, poolMax: 1 });
+    await queryRows(prisma, Prisma.sql`CREATE TABLE t (n int PRIMARY KEY)`);
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+  });
+
+  const count = async () =>
+    (await queryRows<{ n: number }>(prisma, Prisma.sql`SELECT count(*)::int AS n FROM t`))[0]!.n;
+
+  it("commits every statement of the transaction together", async () => {
+    const inserted = await inTransaction(prisma, async (tx) => [
+      ...(await tx.rows<{ n: number }>(Prisma.sql`INSERT INTO t VALUES (${1}) RETURNING n`)),
+      ...(await tx.rows<{ n: number }>(Prisma.sql`INSERT INTO t VALUES (${2}) RETURNING n`)),
+    ]);
+    expect(inserted).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(await count()).toBe(2);
+  });
+
+  it("rolls back on an error, rejects with it, and gives the connection back", async () => {
+    const failed = inTransaction(prisma, async (tx) => {
+      await tx.rows(Prisma.sql`INSERT INTO t VALUES (${3})`);
+      await tx.rows(Prisma.sql`INSERT INTO t VALUES (${1})`); // duplicate key
+    });
+    await expect(failed).rejects.toThrow(/duplicate key/);
+    // The pool's only connection serves both the raw path and Prisma again.
+    expect(await count()).toBe(2);
+    expect(await prisma.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+  });
+
+  it("passes dates as UTC instants", async () => {
+    const at = new Date("2026-03-04T05:06:07.089Z");
+    const [row] = await queryRows<{ at: Date }>(prisma, Prisma.sql`SELECT ${at}::timestamp(3) AS at`);
+    expect(row?.at).toEqual(at);
+  });
+});
