@@ -51,8 +51,9 @@ function poolOf(prisma: Db): pg.Pool {
 }
 
 /**
- * Runs one raw statement straight on the client's pool. For the delivery hot
- * path only (publish insert, delivery loader, attempt writer): `$queryRaw`
+ * Runs one raw statement straight on the client's pool. For the statements
+ * that run for every delivery (publish insert, delivery loader, attempt
+ * writer) and the sweeper's scan: `$queryRaw`
  * serializes every parameter to JSON and parses it back before sending, then
  * converts every value of every row, which cost the worker about a sixth of
  * its CPU with attempt bodies in the parameters. Same SQL, same connections,

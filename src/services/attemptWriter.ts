@@ -153,14 +153,6 @@ export function distinctRounds<T>(items: readonly T[], key: (item: T) => string)
   return rounds;
 }
 
-/**
- * Timestamps go over as ISO text cast to `timestamp(3)`: PostgreSQL drops the
- * `Z`, which stores UTC as Prisma does, whatever the session time zone.
- */
-function timestamp(date: Date | null): string | null {
-  return date ? date.toISOString() : null;
-}
-
 export type EndpointHealth = { consecutiveFailures: number; enabled: boolean };
 
 /**
@@ -182,7 +174,7 @@ export function createFailureCounter(prisma: Db): Batcher<string, EndpointHealth
         Prisma.sql`
         UPDATE "Endpoint" AS e SET
           "consecutiveFailures" = e."consecutiveFailures" + v.n,
-          "updatedAt" = ${timestamp(new Date())}::timestamp(3)
+          "updatedAt" = ${new Date()}::timestamp(3)
         FROM (VALUES ${Prisma.join(rows)}) AS v(id, n)
         WHERE e."id" = v.id
         RETURNING e."id", e."consecutiveFailures", e."enabled"`,
