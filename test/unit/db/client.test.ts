@@ -41,9 +41,19 @@ describe("queryRows and inTransaction", () => {
     expect(await prisma.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
   });
 
-  it("passes dates as UTC instants", async () => {
-    const at = new Date("2026-03-04T05:06:07.089Z");
-    const [row] = await queryRows<{ at: Date }>(prisma, Prisma.sql`SELECT ${at}::timestamp(3) AS at`);
-    expect(row?.at).toEqual(at);
+  it("passes dates as UTC instants whatever the process's time zone", async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = "America/Los_Angeles";
+    try {
+      const at = new Date("2026-03-04T05:06:07.089Z");
+      const [row] = await queryRows<{ at: string }>(
+        prisma,
+        Prisma.sql`SELECT to_char(${at}::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS at`,
+      );
+      expect(row?.at).toBe("2026-03-04T05:06:07.089");
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
 });
