@@ -29,8 +29,10 @@ export function createRedis(
   config: Pick<Config, "redis">,
   role: RedisRole,
   logger: Pick<Logger, "warn">,
+  /** The connection's name in CLIENT LIST; `hookpost:<role>` by default. */
+  name = `hookpost:${role}`,
 ): Redis {
-  const redis = new Redis(config.redis.url, { ...ROLE_OPTIONS[role], connectionName: `hookpost:${role}` });
+  const redis = new Redis(config.redis.url, { ...ROLE_OPTIONS[role], connectionName: name });
   redis.on("error", (err: Error) => logger.warn({ err, role }, "Redis connection error"));
   return redis;
 }

@@ -17,17 +17,14 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
     "/healthz": (_req, res) => json(res, 200, { status: "ok" }),
     "/metrics": (_req, res) => {
       const states = ["waiting", "active", "delayed", "prioritized"] as const;
-      void Promise.all([
-        deps.queues.delivery.getJobCounts(...states),
-        deps.queues.deliveryBatch.getJobCounts(...states),
-      ]).then(
+      void Promise.all([deps.queues.delivery.getJobCounts(...states), deps.queues.batches.count()]).then(
         ([single, batches]) => {
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
           // A batch job holds up to DELIVERY_BATCH_MAX new deliveries; retries and re-enqueues are one job each.
           res.end(
             renderMetrics({
               hookpost_delivery_queue_jobs: single,
-              hookpost_delivery_batch_queue_jobs: batches,
+              hookpost_delivery_batch_queue_jobs: { waiting: batches },
             }),
           );
         },

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import { type BatchQueue, createBatchQueue } from "./batchQueue.ts";
 
 /**
  * The one map from queue name to job payload, shared by producers (api) and
@@ -9,7 +10,6 @@ import type { Config } from "../config.ts";
  */
 export type JobPayloads = {
   delivery: { deliveryId: string };
-  "delivery-batch": { deliveryIds: string[] };
   replay: { replayId: string };
   maintenance: Record<string, never>;
 };
@@ -17,7 +17,6 @@ export type QueueName = keyof JobPayloads;
 
 export const JOB = {
   deliver: "deliver",
-  deliverBatch: "deliver-batch",
   runReplay: "run-replay",
   sweep: "sweep",
   prune: "prune",
@@ -30,7 +29,8 @@ export function bullPrefix(config: Pick<Config, "redis">): string {
 
 export type Queues = {
   delivery: Queue<JobPayloads["delivery"]>;
-  deliveryBatch: Queue<JobPayloads["delivery-batch"]>;
+  /** New deliveries, in batches (see batchQueue.ts). */
+  batches: BatchQueue;
   replay: Queue<JobPayloads["replay"]>;
   maintenance: Queue<JobPayloads["maintenance"]>;
   close(): Promise<void>;
@@ -38,12 +38,12 @@ export type Queues = {
 
 /**
  * Two queues carry deliveries. New deliveries (a publish, a replay's claim)
- * travel in batches: one job starts the first attempts of up to
- * DELIVERY_BATCH_MAX deliveries, so a publish costs one job, not one per
- * delivery. Every later run of a delivery (a retry, a deferral, the sweeper's
- * re-enqueue) is a job of its own whose id is the delivery id, removed as soon
- * as it finishes: a queued or delayed copy is never duplicated, and the same
- * delivery can be enqueued again later.
+ * travel in batches on a plain Redis list (batchQueue.ts): one entry starts the first attempts of up to
+ * DELIVERY_BATCH_MAX deliveries, so a publish costs one Redis command, not a
+ * job per delivery. Every later run of a delivery (a retry, a deferral, the
+ * sweeper's re-enqueue) is a BullMQ job of its own whose
+ * id is the delivery id, removed as soon as it finishes: a queued or delayed
+ * copy is never duplicated, and the same delivery can be enqueued again later.
  */
 export function createQueues(config: Pick<Config, "redis">, connection: Redis): Queues {
   const base = { connection, prefix: bullPrefix(config), skipWaitingForReady: true };
@@ -51,10 +51,6 @@ export function createQueues(config: Pick<Config, "redis">, connection: Redis): 
   // and anything lost is the sweeper's.
   const deliveryJobOptions = { removeOnComplete: true, removeOnFail: true, attempts: 1 };
   const delivery = new Queue<JobPayloads["delivery"]>("delivery", {
-    ...base,
-    defaultJobOptions: deliveryJobOptions,
-  });
-  const deliveryBatch = new Queue<JobPayloads["delivery-batch"]>("delivery-batch", {
     ...base,
     defaultJobOptions: deliveryJobOptions,
   });
@@ -73,11 +69,11 @@ export function createQueues(config: Pick<Config, "redis">, connection: Redis): 
   });
   return {
     delivery,
-    deliveryBatch,
+    batches: createBatchQueue(config, connection),
     replay,
     maintenance,
     async close() {
-      await Promise.all([delivery.close(), deliveryBatch.close(), replay.close(), maintenance.close()]);
+      await Promise.all([delivery.close(), replay.close(), maintenance.close()]);
     },
   };
 }
@@ -100,19 +96,4 @@ export function deliveryJob(deliveryId: string, delayMs = 0) {
     data: { deliveryId },
     opts: { jobId: deliveryId, ...(delayMs > 0 ? { delay: delayMs } : {}) },
   };
-}
-
-/** Enough to keep a worker's slots busy, small enough that several workers share one large publish. */
-export const DELIVERY_BATCH_MAX = 100;
-
-/** New deliveries as batch jobs (BullMQ's own ids: a batch is enqueued once, and a delivery may be in several over its life). */
-export function deliveryBatchJobs(deliveryIds: readonly string[]) {
-  const jobs = [];
-  for (let i = 0; i < deliveryIds.length; i += DELIVERY_BATCH_MAX) {
-    jobs.push({
-      name: JOB.deliverBatch,
-      data: { deliveryIds: deliveryIds.slice(i, i + DELIVERY_BATCH_MAX) },
-    });
-  }
-  return jobs;
 }

@@ -3,15 +3,9 @@ import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
 import { createRedis } from "../redis.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
+import { consumeBatches } from "./batchQueue.ts";
 import { createDeliverySlots, type DeliverySlots } from "./deliverySlots.ts";
-import {
-  addJobs,
-  bullPrefix,
-  deliveryBatchJobs,
-  deliveryJob,
-  type JobPayloads,
-  type QueueName,
-} from "./queues.ts";
+import { addJobs, bullPrefix, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 
@@ -24,11 +18,10 @@ function runAgainInMs(outcome: DispatchResult): number | null {
 }
 
 /**
- * Batch jobs a worker process runs at once. A batch's fetch and completion are
- * Redis round trips that take milliseconds on a busy machine; with two at once,
- * batches waited in Redis (p90 24 ms, against 6–11 ms with eight). A batch
- * waits for free slots, so a process whose slots are all busy holds at most
- * this many batches that other workers could run.
+ * Batches a worker process runs at once. With two at once, batches waited in
+ * Redis behind each other's round trips (p90 24 ms, against 6–11 ms with
+ * eight). A batch waits for free slots, so a process whose slots are all busy
+ * holds at most this many batches that other workers could run.
  */
 const BATCHES_AT_ONCE = 8;
 
@@ -70,11 +63,11 @@ export function deliveryProcessor(deps: Deps, slots: DeliverySlots): Processor<J
  * again. A process shutting down starts no more: the rest of the batch goes
  * back to the queue as a new batch.
  */
-export function deliveryBatchProcessor(
+export function deliveryBatchRunner(
   deps: Deps,
   slots: DeliverySlots,
   isClosing: () => boolean,
-): Processor<JobPayloads["delivery-batch"]> {
+): (deliveryIds: string[]) => Promise<void> {
   const runAgain = createBatcher<{ deliveryId: string; delayMs: number }, void>({
     maxBatch: 500,
     maxDelayMs: 0,
@@ -96,13 +89,12 @@ export function deliveryBatchProcessor(
       release();
     }
   };
-  return async (job) => {
-    const { deliveryIds } = job.data;
+  return async (deliveryIds) => {
     for (const [i, deliveryId] of deliveryIds.entries()) {
       const release = await slots.acquire(deliveryId);
       if (isClosing()) {
         release?.();
-        await addJobs(deps.queues.deliveryBatch, deliveryBatchJobs(deliveryIds.slice(i)));
+        await deps.queues.batches.add(deliveryIds.slice(i), { first: true });
         return;
       }
       // Null: already in flight here (claimed again by a replay while its attempt runs). That
@@ -122,7 +114,6 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
   const slots = createDeliverySlots(deps.config.delivery.workerConcurrency);
   const processors: Processors = {
     delivery: deliveryProcessor(deps, slots),
-    "delivery-batch": deliveryBatchProcessor(deps, slots, () => closing),
     replay: replayProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     ...extra,
@@ -140,7 +131,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
       const worker = new Worker(name, processor, {
         connection: connections[0]!,
         prefix: bullPrefix(deps.config),
-        concurrency: isDelivery ? share : name === "delivery-batch" ? BATCHES_AT_ONCE : 1,
+        concurrency: isDelivery ? share : 1,
         // Deliveries finish within the HTTP timeout; the lock only needs to outlast one attempt.
         lockDuration: Math.max(30_000, deps.config.delivery.timeoutMs * 3),
       });
@@ -152,6 +143,13 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
       workers.push(worker);
     }
   }
+  const batches = consumeBatches({
+    config: deps.config,
+    control: connections[0]!,
+    concurrency: BATCHES_AT_ONCE,
+    run: deliveryBatchRunner(deps, slots, () => closing),
+    logger: deps.logger,
+  });
   const sweeperRedis = createRedis(deps.config, "worker", deps.logger);
   connections.push(sweeperRedis);
   const sweeper = startSweeper(deps, sweeperRedis, () => restoreBackgroundJobs(deps));
@@ -159,7 +157,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
     async close() {
       closing = true;
       await sweeper.stop();
-      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([batches.close(), ...workers.map((w) => w.close())]);
       // Attempts that batches started outlive their jobs; they finish before Redis closes.
       await slots.drained();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));

@@ -33,8 +33,15 @@ export type AttemptWrite = {
 
 /** Attempts per statement. */
 const MAX_BATCH = 200;
-/** How long the first attempt of a batch waits for others to join it. */
-const MAX_DELAY_MS = 2;
+/**
+ * How long the first attempt of a batch waits for others to join it. Each
+ * statement costs PostgreSQL 0.5–1 ms whatever its size: at a thousand small
+ * publishes a second, a 2 ms window wrote a publish's attempts in two or three
+ * statements, 10 ms in about one (PostgreSQL 500–620 µs per delivery instead
+ * of 760–780). The wait delays only the record, never the POST; the slot is
+ * held 8 ms longer.
+ */
+const MAX_DELAY_MS = 10;
 
 export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery | null> {
   return createBatcher({

@@ -2,7 +2,6 @@ import type { Event, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
 import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { addJobs, deliveryBatchJobs } from "../queue/queues.ts";
 import { insertEventsAndDeliveries } from "./eventInserts.ts";
 import { isKnownEventType, OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
 
@@ -102,7 +101,7 @@ export async function recordEvents(
 export async function enqueueDeliveries(deps: Deps, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
   try {
-    await addJobs(deps.queues.deliveryBatch, deliveryBatchJobs(deliveryIds));
+    await deps.queues.batches.add(deliveryIds);
   } catch (err) {
     deps.logger.warn(
       { err, count: deliveryIds.length },

@@ -1,7 +1,6 @@
-import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bullPrefix } from "../../src/queue/queues.ts";
+import { createBatchQueue } from "../../src/queue/batchQueue.ts";
 import { CreateEndpointDocument, PublishEventsDocument } from "../generated/graphql.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { listDeliveries } from "../support/deliveries.ts";
@@ -202,9 +201,7 @@ describe("durability", () => {
       expect(sent).toBeGreaterThan(0);
       expect(sent).toBeLessThan(EVENTS);
       expect(await db.prisma.deliveryAttempt.count({ where: { endpointId } })).toBe(sent);
-      const queue = new Queue("delivery-batch", { connection: redis, prefix: bullPrefix(first.config) });
-      const requeued = (await queue.getWaiting()).flatMap((job) => job.data.deliveryIds as string[]);
-      await queue.close();
+      const requeued = (await createBatchQueue(first.config, redis).waiting()).flat();
       const pending = await db.prisma.delivery.findMany({
         where: { endpointId, status: "PENDING" },
         select: { id: true },

@@ -1,13 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.ts";
-import {
-  addJobs,
-  createQueues,
-  DELIVERY_BATCH_MAX,
-  deliveryBatchJobs,
-  deliveryJob,
-} from "../../../src/queue/queues.ts";
+import { addJobs, createQueues, deliveryJob } from "../../../src/queue/queues.ts";
 import { testEnv } from "../../support/hookpost.ts";
 import { deleteRedisKeys } from "../../support/redis.ts";
 
@@ -23,17 +17,13 @@ describe("addJobs", () => {
   });
 
   it("enqueues one job or many, and nothing for none", async () => {
-    await addJobs(queues.deliveryBatch, []);
-    expect(await queues.deliveryBatch.count()).toBe(0);
-
-    await addJobs(queues.deliveryBatch, deliveryBatchJobs(["dlv_a", "dlv_b"]));
-    const ids = Array.from({ length: DELIVERY_BATCH_MAX * 2 + 1 }, (_, i) => `dlv_${i}`);
-    await addJobs(queues.deliveryBatch, deliveryBatchJobs(ids));
-
-    const waiting = await queues.deliveryBatch.getWaiting();
-    const batches = waiting.map((job) => job.data.deliveryIds).sort((a, b) => a.length - b.length);
-    expect(batches.map((b) => b.length)).toEqual([1, 2, DELIVERY_BATCH_MAX, DELIVERY_BATCH_MAX]);
-    expect(batches.flat().sort()).toEqual(["dlv_a", "dlv_b", ...ids].sort());
+    await addJobs(queues.delivery, []);
+    expect(await queues.delivery.count()).toBe(0);
+    await addJobs(queues.delivery, [deliveryJob("dlv_one")]);
+    await addJobs(queues.delivery, [deliveryJob("dlv_two"), deliveryJob("dlv_three")]);
+    const waiting = await queues.delivery.getWaiting();
+    expect(waiting.map((job) => job.data.deliveryId).sort()).toEqual(["dlv_one", "dlv_three", "dlv_two"]);
+    await queues.delivery.obliterate({ force: true });
   });
 
   it("keeps a single job's id and delay, and never duplicates a queued id", async () => {
