@@ -94,8 +94,8 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: intWith(500, 1),
   /**
    * BullMQ fetch loops per process for deliveries that run again (retries,
-   * deferrals, re-enqueues), one job each. New deliveries arrive in batch
-   * jobs through one more loop. All share WORKER_CONCURRENCY.
+   * deferrals, re-enqueues), one job each. New deliveries arrive in batches
+   * from a Redis list (src/queue/batchQueue.ts). All share WORKER_CONCURRENCY.
    */
   DELIVERY_WORKERS: intWith(4, 1),
   /**

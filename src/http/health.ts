@@ -20,7 +20,7 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
       void Promise.all([deps.queues.delivery.getJobCounts(...states), deps.queues.batches.count()]).then(
         ([single, batches]) => {
           res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-          // A batch job holds up to DELIVERY_BATCH_MAX new deliveries; retries and re-enqueues are one job each.
+          // A batch holds up to DELIVERY_BATCH_MAX new deliveries; retries and re-enqueues are one job each.
           res.end(
             renderMetrics({
               hookpost_delivery_queue_jobs: single,

@@ -38,8 +38,8 @@ export type Queues = {
 
 /**
  * Two queues carry deliveries. New deliveries (a publish, a replay's claim)
- * travel in batches on a plain Redis list (batchQueue.ts): one entry starts the first attempts of up to
- * DELIVERY_BATCH_MAX deliveries, so a publish costs one Redis command, not a
+ * travel in batches on a plain Redis list (batchQueue.ts): one entry starts
+ * the first attempts of up to DELIVERY_BATCH_MAX deliveries, so a publish costs one Redis command, not a
  * job per delivery. Every later run of a delivery (a retry, a deferral, the
  * sweeper's re-enqueue) is a BullMQ job of its own whose
  * id is the delivery id, removed as soon as it finishes: a queued or delayed

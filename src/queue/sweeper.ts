@@ -13,7 +13,7 @@ type Due = { id: string; nextAttemptAt: Date };
  * Re-enqueues deliveries the database says are due but that may be missing
  * from Redis (flushed, failed over, an enqueue that failed after commit, a
  * worker killed mid-attempt). Job id = delivery id, so a retry still queued is
- * not duplicated. A new delivery whose batch job is still queued after the
+ * not duplicated. A new delivery whose batch is still queued after the
  * grace period (a backlog) gets a job too; whichever runs second finds it
  * settled, and one process never runs both at once. Returns how many
  * deliveries it offered to the queue.
