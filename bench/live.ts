@@ -5,7 +5,6 @@ import { type Client, createClient } from "graphql-ws";
 import { Redis } from "ioredis";
 import { WebSocket } from "ws";
 import type { Prisma } from "../src/db/generated/client.ts";
-import { eventBody } from "../src/delivery/payload.ts";
 import { newId } from "../src/ids.ts";
 import { createLivePubSub } from "../src/pubsub/pubsub.ts";
 import type { DeliveryAttemptView } from "../src/pubsub/views.ts";
@@ -241,7 +240,6 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     trigger: number === 1 ? "SCHEDULED" : "RETRY",
     url: endpoint.url,
     requestHeaders: { "content-type": "application/json", "webhook-id": event.id },
-    requestBody: eventBody(event),
     responseStatus: 200,
     responseHeaders: { "content-type": "text/plain" },
     responseBody: "ok",

@@ -1,6 +1,7 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
+import { eventBody } from "../delivery/payload.ts";
 import { replayDelivery } from "../services/deliveries.ts";
-import { builder, workspaceOf } from "./builder.ts";
+import { builder, type Context, workspaceOf } from "./builder.ts";
 import { EndpointRef } from "./endpoint.ts";
 import { EventRef } from "./event.ts";
 import { createdAtRange, paginate } from "./pagination.ts";
@@ -22,6 +23,11 @@ export const AttemptTriggerEnum = builder.enumType("AttemptTrigger", {
 /** Live messages carry the related rows along; reuse them instead of querying again. */
 type WithRelations = { event?: Event; endpoint?: Endpoint; delivery?: Delivery };
 
+/** Prisma batches the findUniques of one tick, so a page of attempts loads its events in one query. */
+const eventOf = (a: DeliveryAttempt, ctx: Context): Event | Promise<Event> =>
+  (a as DeliveryAttempt & WithRelations).event ??
+  ctx.deps.prisma.event.findUniqueOrThrow({ where: { id: a.eventId } });
+
 export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
   description: "One HTTP request of a delivery: what was sent and what came back.",
   fields: (t) => ({
@@ -31,7 +37,10 @@ export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
     succeeded: t.exposeBoolean("succeeded"),
     url: t.exposeString("url"),
     requestHeaders: t.expose("requestHeaders", { type: "JSON" }),
-    requestBody: t.exposeString("requestBody"),
+    requestBody: t.string({
+      description: "The body sent: the event's webhook body, the same bytes for every attempt.",
+      resolve: async (a, _args, ctx) => eventBody(await eventOf(a, ctx)),
+    }),
     responseStatus: t.exposeInt("responseStatus", { nullable: true }),
     responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true }),
     responseBody: t.exposeString("responseBody", {
@@ -43,12 +52,7 @@ export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
     startedAt: t.expose("startedAt", { type: "DateTime" }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     deliveryId: t.exposeID("deliveryId"),
-    event: t.field({
-      type: EventRef,
-      resolve: (a, _args, ctx) =>
-        (a as DeliveryAttempt & WithRelations).event ??
-        ctx.deps.prisma.event.findUniqueOrThrow({ where: { id: a.eventId } }),
-    }),
+    event: t.field({ type: EventRef, resolve: (a, _args, ctx) => eventOf(a, ctx) }),
     endpoint: t.field({
       type: EndpointRef,
       resolve: (a, _args, ctx) =>

@@ -86,7 +86,6 @@ function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: Att
     trigger: a.trigger,
     url: a.url,
     request_headers: a.requestHeaders,
-    request_body: a.requestBody,
     response_status: a.responseStatus,
     response_headers: a.responseHeaders,
     response_body: a.responseBody,
@@ -111,17 +110,17 @@ function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: Att
     WITH v AS (
       SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS v(id text, workspace_id text,
         delivery_id text, event_id text, endpoint_id text, number int, trigger text, url text,
-        request_headers jsonb, request_body text, response_status int, response_headers jsonb,
+        request_headers jsonb, response_status int, response_headers jsonb,
         response_body text, error text, duration_ms int, succeeded boolean, started_at text, created_at text,
         status text, retry_step int, next_attempt_at text, next_trigger text, last_response_status int,
         last_error text, succeeded_at text, guarded boolean, claimed_by text)
       LIMIT ${rows.length}
     ), inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
-        "trigger", "url", "requestHeaders", "requestBody", "responseStatus", "responseHeaders",
+        "trigger", "url", "requestHeaders", "responseStatus", "responseHeaders",
         "responseBody", "error", "durationMs", "succeeded", "startedAt", "createdAt")
       SELECT id, workspace_id, delivery_id, event_id, endpoint_id, number, trigger::"AttemptTrigger", url,
-        request_headers, request_body, response_status, response_headers, response_body, error,
+        request_headers, response_status, response_headers, response_body, error,
         duration_ms, succeeded, started_at::timestamp(3), created_at::timestamp(3)
       FROM v
     )

@@ -111,16 +111,7 @@ export async function deliverAttempt(
     custom: delivery.endpoint.headers as Record<string, string>,
   });
   const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
-  const recorded = await recordAttempt(
-    deps,
-    delivery,
-    trigger,
-    !opts.trigger,
-    startedAt,
-    headers,
-    body,
-    result,
-  );
+  const recorded = await recordAttempt(deps, delivery, trigger, !opts.trigger, startedAt, headers, result);
   return recorded ?? RELOAD;
 }
 
@@ -160,7 +151,6 @@ async function recordAttempt(
   scheduled: boolean,
   startedAt: Date,
   headers: Record<string, string>,
-  body: string,
   result: SendResult,
 ): Promise<DispatchResult | null> {
   const { config } = deps;
@@ -190,7 +180,6 @@ async function recordAttempt(
     trigger,
     url: delivery.endpoint.url,
     requestHeaders: headers,
-    requestBody: body,
     responseStatus: result.status,
     responseHeaders: result.headers,
     responseBody: result.body,

@@ -124,7 +124,6 @@ describe("every model round-trips through the client", () => {
       trigger: $Enums.AttemptTrigger.RETRY,
       url: "https://example.com/hook",
       requestHeaders: { "webhook-id": "evt_1", "content-type": "application/json" },
-      requestBody: '{"id":"evt_1"}',
       responseStatus: 503,
       responseHeaders: { "retry-after": "30" },
       responseBody: "try later",

@@ -108,9 +108,10 @@ describe("signed deliveries", () => {
   it("keeps webhook-id constant across retries, and signs every attempt", async () => {
     const r = await receiver(firstAttemptPerEvent({ status: 500 }));
     const endpoint = await endpointFor(r);
-    const eventId = await publish();
+    // Keys out of order, nesting and non-ASCII: the logged body must still be the bytes sent.
+    const eventId = await publish({ zeta: 1, to: "é@example.com", nested: { bb: [2, 1], a: null } });
     const delivery = await deliveryOf(client, eventId, endpoint.id);
-    await waitForDeliveryStatus(client, delivery.id, "SUCCEEDED");
+    const { attempts } = await waitForDeliveryStatus(client, delivery.id, "SUCCEEDED");
 
     const requests = requestsFor(r, eventId);
     expect(requests).toHaveLength(2);
@@ -119,6 +120,13 @@ describe("signed deliveries", () => {
       expect(verifies(endpoint.secret, req)).toEqual(BOTH);
     }
     expect(requests[1]!.body).toBe(requests[0]!.body);
+    // The delivery log gives each attempt's exact bytes and signed headers: they verify as sent.
+    expect(attempts.map((a) => a.requestBody)).toEqual(requests.map((req) => req.body));
+    for (const [i, a] of attempts.entries()) {
+      const headers = a.requestHeaders as Record<string, string>;
+      expect(headers["webhook-signature"]).toBe(requests[i]!.headers["webhook-signature"]);
+      expect(verifies(endpoint.secret, { ...requests[i]!, headers, body: a.requestBody })).toEqual(BOTH);
+    }
   });
 
   it("signs with both the old and the new secret during the rotation grace period", async () => {
