@@ -1,6 +1,7 @@
 /**
  * A worker process's attempts in flight, bounded by WORKER_CONCURRENCY
- * whichever started them: a batch starts many attempts, a retry job one. Waiters get slots first come, first served.
+ * whichever started them: a batch starts many attempts, a retry job one.
+ * Waiters get slots first come, first served.
  *
  * It also knows which deliveries are in flight here, so a delivery is never
  * sent twice at once by one process (a sweeper's job for a delivery whose

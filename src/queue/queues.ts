@@ -39,20 +39,20 @@ export type Queues = {
 /**
  * Two queues carry deliveries. New deliveries (a publish, a replay's claim)
  * travel in batches on a plain Redis list (batchQueue.ts): one entry starts
- * the first attempts of up to DELIVERY_BATCH_MAX deliveries, so a publish costs one Redis command, not a
- * job per delivery. Every later run of a delivery (a retry, a deferral, the
- * sweeper's re-enqueue) is a BullMQ job of its own whose
- * id is the delivery id, removed as soon as it finishes: a queued or delayed
- * copy is never duplicated, and the same delivery can be enqueued again later.
+ * the first attempts of up to DELIVERY_BATCH_MAX deliveries, so a publish
+ * costs one Redis command, not a job per delivery. Every later run of a
+ * delivery (a retry, a deferral, the sweeper's re-enqueue) is a BullMQ job of
+ * its own whose id is the delivery id, removed as soon as it finishes: a
+ * queued or delayed copy is never duplicated, and the same delivery can be
+ * enqueued again later.
  */
 export function createQueues(config: Pick<Config, "redis">, connection: Redis): Queues {
   const base = { connection, prefix: bullPrefix(config), skipWaitingForReady: true };
-  // A delivery job that fails is not retried by BullMQ: retries follow the delivery's own schedule,
-  // and anything lost is the sweeper's.
-  const deliveryJobOptions = { removeOnComplete: true, removeOnFail: true, attempts: 1 };
   const delivery = new Queue<JobPayloads["delivery"]>("delivery", {
     ...base,
-    defaultJobOptions: deliveryJobOptions,
+    // A delivery job that fails is not retried by BullMQ: retries follow the delivery's own
+    // schedule, and anything lost is the sweeper's.
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
   });
   const replay = new Queue<JobPayloads["replay"]>("replay", {
     ...base,
