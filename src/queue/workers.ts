@@ -5,17 +5,12 @@ import { createRedis } from "../redis.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
 import { createDeliverySlots, type DeliverySlots } from "./deliverySlots.ts";
+import { createOriginLines, type OriginLines } from "./originLines.ts";
 import { addJobs, bullPrefix, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 
 type Processors = { [Q in QueueName]?: Processor<JobPayloads[Q]> };
-
-/** When a delivery should run again, or null when this run settled it. */
-function runAgainInMs(outcome: DispatchResult): number | null {
-  if (outcome.kind === "deferred") return outcome.delayMs;
-  return outcome.kind === "attempted" ? outcome.retryDelayMs : null;
-}
 
 /**
  * Batches a worker process runs at once. With two at once, batches waited in
@@ -25,49 +20,29 @@ function runAgainInMs(outcome: DispatchResult): number | null {
  */
 const BATCHES_AT_ONCE = 8;
 
+/** Deliveries a worker process keeps waiting for slow origins (ids only); more are deferred through Redis. */
+const MAX_WAITING_FOR_ORIGINS = 10_000;
+
 /** A delivery already in flight in this process runs again once that attempt is over. */
 const IN_FLIGHT_HERE: DispatchResult = { kind: "deferred", delayMs: 1_000 };
 
-/**
- * Runs one delivery whose job id is its delivery id (a retry, a deferral, a
- * re-enqueue). A failure that should be retried, or a delivery whose
- * receiver is slow with every connection busy, moves this same job to the
- * delayed set: waits happen in Redis, never in a sleeping worker, so a
- * failing or slow endpoint does not slow healthy ones.
- */
-export function deliveryProcessor(deps: Deps, slots: DeliverySlots): Processor<JobPayloads["delivery"]> {
-  return async (job, token, signal) => {
-    const release = await slots.acquire(job.data.deliveryId);
-    let outcome = IN_FLIGHT_HERE;
-    if (release) {
-      try {
-        outcome = await deliverAttempt(deps, job.data.deliveryId, { signal });
-      } finally {
-        release();
-      }
-    }
-    const delayMs = runAgainInMs(outcome);
-    if (delayMs !== null) {
-      await job.moveToDelayed(Date.now() + delayMs, token);
-      throw new DelayedError();
-    }
-  };
-}
+type DeliveryRunner = {
+  /** Runs the delivery jobs (a retry, a deferral, a re-enqueue: job id = delivery id). */
+  processor: Processor<JobPayloads["delivery"]>;
+  /** Starts the first attempts of a batch of new deliveries. */
+  runBatch(deliveryIds: string[]): Promise<void>;
+  lines: OriginLines;
+};
 
 /**
- * Starts the first attempts of a batch of new deliveries, each as soon as a
- * slot is free, and finishes once all have started: a slow receiver in the
- * batch holds its own slot, not the batch. An attempt to run again becomes a
- * job of its own (job id = delivery id). Should the process die mid-attempt,
- * the delivery is still PENDING in the database and the sweeper enqueues it
- * again. A process shutting down starts no more: the rest of the batch goes
- * back to the queue as a new batch.
+ * Runs a worker process's attempts, within its slots, whichever way they
+ * come: batches of new deliveries, delivery jobs, or the lines of deliveries
+ * waiting for a slow origin. A failure to retry, or a delivery whose
+ * receiver is slow with every connection busy when its line is full, waits
+ * in Redis, never in a sleeping worker, so a failing or slow endpoint does
+ * not slow healthy ones.
  */
-export function deliveryBatchRunner(
-  deps: Deps,
-  slots: DeliverySlots,
-  isClosing: () => boolean,
-): (deliveryIds: string[]) => Promise<void> {
+function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () => boolean): DeliveryRunner {
   const runAgain = createBatcher<{ deliveryId: string; delayMs: number }, void>({
     maxBatch: 500,
     maxDelayMs: 0,
@@ -79,28 +54,83 @@ export function deliveryBatchRunner(
       return items.map(() => undefined);
     },
   });
+  const lines = createOriginLines({
+    isSaturated: (origin) => deps.sender.isSaturated(origin),
+    maxWaiting: MAX_WAITING_FOR_ORIGINS,
+    async start(deliveryId) {
+      // Null: already in flight here; that attempt settles it.
+      const release = await slots.acquire(deliveryId);
+      if (release) await attempt(deliveryId, release);
+    },
+  });
+
+  /** Runs one attempt in the slot it holds; then the slot is free, so a line may start. */
+  const attemptInSlot = async (deliveryId: string, release: () => void, signal?: AbortSignal) => {
+    try {
+      return await deliverAttempt(deps, deliveryId, {
+        signal,
+        admits: (url) => lines.admits(url, deliveryId),
+      });
+    } finally {
+      release();
+      lines.pump();
+    }
+  };
+
+  /**
+   * How long until the delivery runs again through Redis, or null: this run
+   * settled it, or it waits in its origin's line.
+   */
+  const redisDelayMs = (deliveryId: string, outcome: DispatchResult): number | null => {
+    if (outcome.kind === "attempted") return outcome.retryDelayMs;
+    if (outcome.kind === "skipped") return null;
+    if (outcome.saturatedUrl && lines.join(outcome.saturatedUrl, deliveryId)) return null;
+    return outcome.delayMs;
+  };
+
+  /** An attempt with no job of its own: running it again takes a new job (job id = delivery id). */
   const attempt = async (deliveryId: string, release: () => void) => {
     try {
-      const delayMs = runAgainInMs(await deliverAttempt(deps, deliveryId));
+      const delayMs = redisDelayMs(deliveryId, await attemptInSlot(deliveryId, release));
       if (delayMs !== null) await runAgain.run({ deliveryId, delayMs });
     } catch (err) {
       deps.logger.error({ err, deliveryId }, "delivery attempt failed; the sweeper will enqueue it again");
-    } finally {
-      release();
     }
   };
-  return async (deliveryIds) => {
-    for (const [i, deliveryId] of deliveryIds.entries()) {
+
+  return {
+    lines,
+    async processor(job, token, signal) {
+      const { deliveryId } = job.data;
       const release = await slots.acquire(deliveryId);
-      if (isClosing()) {
-        release?.();
-        await deps.queues.batches.add(deliveryIds.slice(i), { first: true });
-        return;
+      const outcome = release ? await attemptInSlot(deliveryId, release, signal) : IN_FLIGHT_HERE;
+      const delayMs = redisDelayMs(deliveryId, outcome);
+      if (delayMs !== null) {
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        throw new DelayedError();
       }
-      // Null: already in flight here (claimed again by a replay while its attempt runs). That
-      // attempt sees the new claim when it records, and runs the delivery again itself.
-      if (release) void attempt(deliveryId, release);
-    }
+    },
+    /**
+     * Starts each attempt as soon as a slot is free, and finishes once all
+     * have started: a slow receiver in the batch holds its own slot, not the
+     * batch. Should the process die mid-attempt, the delivery is still PENDING
+     * in the database and the sweeper enqueues it again. A process shutting
+     * down starts no more: the rest of the batch goes back to the queue as a
+     * new batch.
+     */
+    async runBatch(deliveryIds) {
+      for (const [i, deliveryId] of deliveryIds.entries()) {
+        const release = await slots.acquire(deliveryId);
+        if (isClosing()) {
+          release?.();
+          await deps.queues.batches.add(deliveryIds.slice(i), { first: true });
+          return;
+        }
+        // Null: already in flight here (claimed again by a replay while its attempt runs). That
+        // attempt sees the new claim when it records, and runs the delivery again itself.
+        if (release) void attempt(deliveryId, release);
+      }
+    },
   };
 }
 
@@ -112,8 +142,9 @@ export function deliveryBatchRunner(
 export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Promise<void> } {
   let closing = false;
   const slots = createDeliverySlots(deps.config.delivery.workerConcurrency);
+  const runner = createDeliveryRunner(deps, slots, () => closing);
   const processors: Processors = {
-    delivery: deliveryProcessor(deps, slots),
+    delivery: runner.processor,
     replay: replayProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     ...extra,
@@ -147,7 +178,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
     config: deps.config,
     control: connections[0]!,
     concurrency: BATCHES_AT_ONCE,
-    run: deliveryBatchRunner(deps, slots, () => closing),
+    run: runner.runBatch,
     logger: deps.logger,
   });
   const sweeperRedis = createRedis(deps.config, "worker", deps.logger);
@@ -157,6 +188,8 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
     async close() {
       closing = true;
       await sweeper.stop();
+      // Deliveries waiting for slow origins go back to the front of the queue.
+      await deps.queues.batches.add(runner.lines.close(), { first: true });
       await Promise.all([batches.close(), ...workers.map((w) => w.close())]);
       // Attempts that batches started outlive their jobs; they finish before Redis closes.
       await slots.drained();

@@ -27,8 +27,11 @@ import { publishEndpointChange, recordOperationalEvent } from "./operational.ts"
 
 export type DispatchResult =
   | { kind: "skipped"; reason: string }
-  /** Not attempted now: the endpoint's origin is slow and all its connections are busy. Try again after `delayMs`. */
-  | { kind: "deferred"; delayMs: number }
+  /**
+   * Not attempted now; try again after `delayMs`. With `saturatedUrl`: the
+   * endpoint's origin is slow and all its connections are busy (or others wait for one).
+   */
+  | { kind: "deferred"; delayMs: number; saturatedUrl?: string }
   | {
       kind: "attempted";
       attempt: DeliveryAttempt;
@@ -74,7 +77,12 @@ function batchesOf(prisma: Db): Batches {
 export async function deliverAttempt(
   deps: Deps,
   deliveryId: string,
-  opts: { trigger?: "MANUAL" | "TEST"; signal?: AbortSignal } = {},
+  opts: {
+    trigger?: "MANUAL" | "TEST";
+    signal?: AbortSignal;
+    /** Whether a scheduled attempt may send to this URL now; by default, unless its origin is saturated. */
+    admits?: (url: string) => boolean;
+  } = {},
 ): Promise<DispatchResult> {
   const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
   if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
@@ -96,7 +104,9 @@ export async function deliverAttempt(
     }
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
-    if (deps.sender.isSaturated(delivery.endpoint.url)) return { kind: "deferred", delayMs: deferralMs() };
+    const { url } = delivery.endpoint;
+    if (!(opts.admits ? opts.admits(url) : !deps.sender.isSaturated(url)))
+      return { kind: "deferred", delayMs: deferralMs(), saturatedUrl: url };
   }
   const trigger: Trigger = opts.trigger ?? delivery.trigger;
   const startedAt = new Date();

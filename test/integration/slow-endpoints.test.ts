@@ -1,19 +1,25 @@
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBatchQueue } from "../../src/queue/batchQueue.ts";
 import { CreateEndpointDocument, PublishEventDocument } from "../generated/graphql.ts";
+import { createTestDatabase } from "../support/db.ts";
 import { receivedOf } from "../support/eventRequests.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { deleteRedisKeys } from "../support/redis.ts";
 import { sleep, waitFor } from "../support/wait.ts";
 
 /**
  * A receiver that hangs must not hold up deliveries to others: once its
  * origin is slow and its connections are all busy, its further deliveries
- * wait in Redis instead of taking the worker's slots.
+ * wait in line in the worker, holding no slot and no job in Redis, and each
+ * starts once a connection is free.
  */
 describe("a slow endpoint", () => {
   let hp: TestHookpost;
   let slow: Receiver;
   let healthy: Receiver;
+  let redis: Redis;
 
   beforeAll(async () => {
     hp = await startTestHookpost({
@@ -29,8 +35,10 @@ describe("a slow endpoint", () => {
     });
     slow = await startReceiver(() => "hang");
     healthy = await startReceiver();
+    redis = new Redis(hp.config.redis.url);
   });
   afterAll(async () => {
+    redis?.disconnect();
     await hp?.stop();
     await Promise.all([slow?.close(), healthy?.close()]);
   });
@@ -55,6 +63,8 @@ describe("a slow endpoint", () => {
     // It arrived while the slow receiver still held its first two requests: no slow attempt has ended.
     expect(await hp.db.prisma.deliveryAttempt.count({ where: { endpointId: slowEndpointId } })).toBe(0);
     expect(receivedOf(slow, ...slowEvents)).toHaveLength(2);
+    // The four waiting ones are neither retried nor deferred through Redis.
+    expect(await redis.zcard(`{${hp.config.redis.prefix}}:delivery:delayed`)).toBe(0);
 
     // The deferred ones were only postponed: once the receiver answers, each is delivered.
     slow.setBehaviour(() => ({ status: 200 }));
@@ -66,5 +76,61 @@ describe("a slow endpoint", () => {
       "every slow delivery to succeed",
       30_000,
     );
+  });
+
+  it("hands its waiting deliveries back to the queue when the worker stops", async () => {
+    const env = {
+      WORKER_CONCURRENCY: "4",
+      DELIVERY_WORKERS: "1",
+      OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
+      // Stopping waits for the two hanging attempts: short, so the test is.
+      DELIVERY_TIMEOUT_MS: "1500",
+      RETRY_SCHEDULE: "1h",
+      SWEEP_GRACE_MS: "600000",
+    };
+    // Its own database, which outlives the stopped Hookpost.
+    const db = await createTestDatabase();
+    const first = await startTestHookpost({ env, db });
+    const hanging = await startReceiver(() => "hang");
+    let stopped = false;
+    try {
+      const { client } = first.workspace;
+      const endpoint = await client.ok(CreateEndpointDocument, {
+        input: { url: hanging.url, eventTypes: ["*"] },
+      });
+      const publish = (n: number) =>
+        Promise.all(
+          Array.from({ length: n }, async () => {
+            const published = await client.ok(PublishEventDocument, {
+              input: { type: "email.sent", data: {} },
+            });
+            return published.publishEvent.id;
+          }),
+        );
+      const inFlight = await publish(2);
+      await waitFor(() => receivedOf(hanging, ...inFlight).length === 2, "both connections to be in use");
+      await sleep(700);
+      const waiting = await publish(3);
+      const batches = createBatchQueue(first.config, redis);
+      await waitFor(async () => (await batches.count()) === 0, "the worker to take the waiting deliveries");
+      await sleep(200);
+      await first.stop({ keepRedisKeys: true });
+      stopped = true;
+
+      // The hanging attempts ended (timed out, retry in an hour); the three that waited went back, unsent.
+      expect(receivedOf(hanging, ...waiting)).toEqual([]);
+      const requeued = (await batches.waiting()).flat();
+      const pending = await db.prisma.delivery.findMany({
+        where: { endpointId: endpoint.createEndpoint.endpoint.id, status: "PENDING" },
+        select: { id: true },
+      });
+      expect(pending).toHaveLength(3);
+      expect(new Set(requeued)).toEqual(new Set(pending.map((d) => d.id)));
+    } finally {
+      if (!stopped) await first.stop();
+      await deleteRedisKeys(first.config.redis.url, first.config.redis.prefix);
+      await db.drop();
+      await hanging.close();
+    }
   });
 });

@@ -1,0 +1,121 @@
+/**
+ * Deliveries waiting, in this worker process, for a slow origin whose
+ * connections are all busy (HttpSender.isSaturated). They wait here, in
+ * line, holding no worker slot, and each starts once a connection to its
+ * origin is free: one at a time per origin, first come first served.
+ *
+ * Deferring them through Redis instead cost a BullMQ job cycle and a
+ * database load every 250–1,000 ms for each one, whether or not a connection
+ * had come free: a receiver that hangs with a few thousand deliveries queued
+ * cost healthy endpoints a fifth of their throughput. A delivery waiting here
+ * is still PENDING or RETRYING in the database, like one whose batch is
+ * queued: should the process die, the sweeper enqueues it again; on shutdown
+ * close() hands every waiting delivery back.
+ */
+export type OriginLines = {
+  /**
+   * Whether a scheduled attempt may send to `url` now: not while its origin is
+   * saturated, nor while others wait for it (they go first). A delivery that
+   * this line started is admitted whenever its origin is not saturated.
+   */
+  admits(url: string, deliveryId: string): boolean;
+  /** Puts a delivery at the back of its origin's line; false when the lines are full or closed. */
+  join(url: string, deliveryId: string): boolean;
+  /** Starts the first delivery of every line whose origin has a free connection. */
+  pump(): void;
+  /** Starts no more and returns every delivery still waiting, first first. */
+  close(): string[];
+  readonly waiting: number;
+};
+
+/** How long a line waits at most to look at its origin again, should no attempt end to wake it. */
+const PUMP_INTERVAL_MS = 250;
+
+export function createOriginLines(opts: {
+  isSaturated(origin: string): boolean;
+  /** Runs the attempt of a delivery taken from a line; settles once it is over. */
+  start(deliveryId: string): Promise<void>;
+  /** Deliveries waiting at most, over all origins; a full process defers more through Redis. */
+  maxWaiting: number;
+}): OriginLines {
+  /** Per origin, the delivery ids waiting, first first (a Set keeps insertion order). */
+  const lines = new Map<string, Set<string>>();
+  /** Deliveries taken from a line and not yet admitted (or ended), by id, with their origin. */
+  const starting = new Map<string, string>();
+  const startingOrigins = new Set<string>();
+  let waiting = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+
+  const originOf = (url: string): string | null => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return null;
+    }
+  };
+
+  const started = (deliveryId: string) => {
+    const origin = starting.get(deliveryId);
+    if (origin === undefined) return;
+    starting.delete(deliveryId);
+    startingOrigins.delete(origin);
+    // The admitted attempt has taken its connection by the time this runs.
+    queueMicrotask(pump);
+  };
+
+  function pump() {
+    if (closed) return;
+    for (const [origin, line] of lines) {
+      if (startingOrigins.has(origin) || opts.isSaturated(origin)) continue;
+      const deliveryId = line.values().next().value as string;
+      line.delete(deliveryId);
+      if (line.size === 0) lines.delete(origin);
+      waiting -= 1;
+      starting.set(deliveryId, origin);
+      startingOrigins.add(origin);
+      void opts.start(deliveryId).finally(() => started(deliveryId));
+    }
+    if (waiting === 0 && timer) {
+      clearInterval(timer);
+      timer = null;
+    }
+  }
+
+  return {
+    admits(url, deliveryId) {
+      // The common case, nothing waiting anywhere, costs no URL parse here.
+      if (lines.size === 0 && starting.size === 0) return !opts.isSaturated(url);
+      const origin = originOf(url);
+      if (origin === null) return true; // its send fails on its own
+      if (starting.get(deliveryId) === origin) {
+        started(deliveryId);
+        return !opts.isSaturated(origin);
+      }
+      return !lines.has(origin) && !opts.isSaturated(origin);
+    },
+    join(url, deliveryId) {
+      const origin = originOf(url);
+      if (closed || origin === null || waiting >= opts.maxWaiting) return false;
+      const line = lines.get(origin) ?? new Set<string>();
+      if (line.has(deliveryId)) return true;
+      lines.set(origin, line.add(deliveryId));
+      waiting += 1;
+      timer ??= setInterval(pump, PUMP_INTERVAL_MS).unref();
+      return true;
+    },
+    pump,
+    close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      timer = null;
+      const left = [...lines.values()].flatMap((line) => [...line]);
+      lines.clear();
+      waiting = 0;
+      return left;
+    },
+    get waiting() {
+      return waiting;
+    },
+  };
+}

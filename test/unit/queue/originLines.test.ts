@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { createOriginLines } from "../../../src/queue/originLines.ts";
+
+const SLOW = "http://slow.test:8080";
+const FAST = "http://fast.test:8080";
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Lines over a fake sender: `saturated` holds the origins whose connections are all busy. */
+function linesOver(opts: { maxWaiting?: number } = {}) {
+  const saturated = new Set<string>();
+  const started: string[] = [];
+  /** Ends the attempt of a started delivery. */
+  const endOf = new Map<string, () => void>();
+  const lines = createOriginLines({
+    isSaturated: (url) => saturated.has(new URL(url).origin),
+    maxWaiting: opts.maxWaiting ?? 100,
+    start(deliveryId) {
+      started.push(deliveryId);
+      return new Promise<void>((resolve) => endOf.set(deliveryId, resolve));
+    },
+  });
+  return { lines, saturated, started, end: (id: string) => endOf.get(id)!() };
+}
+
+describe("createOriginLines", () => {
+  it("admits an origin while it is not saturated and nobody waits for it", () => {
+    const { lines, saturated } = linesOver();
+    expect(lines.admits(`${SLOW}/hook`, "d1")).toBe(true);
+    saturated.add(SLOW);
+    expect(lines.admits(`${SLOW}/hook`, "d1")).toBe(false);
+    expect(lines.admits(`${FAST}/hook`, "d2")).toBe(true);
+  });
+
+  it("starts waiting deliveries one at a time, first come first served, once their origin has a free connection", async () => {
+    const { lines, saturated, started, end } = linesOver();
+    saturated.add(SLOW);
+    for (const id of ["d1", "d2", "d3"]) expect(lines.join(`${SLOW}/hook`, id)).toBe(true);
+    expect(lines.join(`${SLOW}/other`, "d2")).toBe(true); // already waiting: not twice
+    expect(lines.waiting).toBe(3);
+    // Others wait for the origin: a newcomer is not admitted even when a connection is free.
+    saturated.delete(SLOW);
+    expect(lines.admits(`${SLOW}/hook`, "d9")).toBe(false);
+
+    lines.pump();
+    lines.pump(); // one starting per origin: d2 waits until d1 has its connection
+    expect(started).toEqual(["d1"]);
+    expect(lines.admits(`${SLOW}/hook`, "d1")).toBe(true);
+    await tick();
+    expect(started).toEqual(["d1", "d2"]);
+
+    // The origin is saturated again: d2 is refused (it goes back in line), d3 waits.
+    saturated.add(SLOW);
+    expect(lines.admits(`${SLOW}/hook`, "d2")).toBe(false);
+    expect(lines.join(`${SLOW}/hook`, "d2")).toBe(true);
+    end("d2");
+    await tick();
+    expect(started).toEqual(["d1", "d2"]);
+    expect(lines.waiting).toBe(2);
+
+    // A connection comes free: the next in line starts.
+    saturated.delete(SLOW);
+    lines.pump();
+    expect(started).toEqual(["d1", "d2", "d3"]);
+    end("d3"); // ended without being admitted (settled meanwhile): the next one starts
+    await tick();
+    expect(started).toEqual(["d1", "d2", "d3", "d2"]);
+    expect(lines.waiting).toBe(0);
+  });
+
+  it("looks at a waiting origin again on its own, with no attempt ending to wake it", async () => {
+    const { lines, saturated, started } = linesOver();
+    saturated.add(SLOW);
+    lines.join(`${SLOW}/hook`, "d1");
+    saturated.delete(SLOW);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(started).toEqual(["d1"]);
+  });
+
+  it("refuses deliveries beyond maxWaiting, and hands back every waiting one on close", () => {
+    const { lines, saturated, started } = linesOver({ maxWaiting: 2 });
+    saturated.add(SLOW).add(FAST);
+    expect(lines.join(`${SLOW}/a`, "d1")).toBe(true);
+    expect(lines.join(`${FAST}/b`, "d2")).toBe(true);
+    expect(lines.join(`${SLOW}/a`, "d3")).toBe(false);
+    expect(lines.join("not a url", "d4")).toBe(false);
+
+    expect(lines.close().sort()).toEqual(["d1", "d2"]);
+    expect(lines.waiting).toBe(0);
+    expect(lines.join(`${SLOW}/a`, "d5")).toBe(false);
+    saturated.clear();
+    lines.pump();
+    expect(started).toEqual([]);
+  });
+});
