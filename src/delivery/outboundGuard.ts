@@ -55,6 +55,8 @@ function isForbiddenHostname(host: string): boolean {
  * (`localhost`), from OUTBOUND_ALLOW. A malformed CIDR throws, so a typo fails
  * at boot instead of silently blocking or allowing.
  */
+const MAX_REMEMBERED_VERDICTS = 1_000;
+
 export function createAddressPolicy(allow: readonly string[]): AddressPolicy {
   const allowedAddresses = new BlockList();
   const allowedHostnames = new Set<string>();
@@ -74,12 +76,24 @@ export function createAddressPolicy(allow: readonly string[]): AddressPolicy {
     allowedAddresses.addSubnet(network, prefix, version === 4 ? "ipv4" : "ipv6");
   }
 
+  const judge = (ip: string) => {
+    const address = comparableAddress(ip);
+    if (!address) return false;
+    const [value, family] = address;
+    return !forbiddenAddresses.check(value, family) || allowedAddresses.check(value, family);
+  };
+  // A policy's verdicts never change, and an endpoint at an IP literal is judged on every
+  // attempt: each BlockList check builds SocketAddress objects, 2–3 µs.
+  const verdicts = new Map<string, boolean>();
   return {
     isAllowedAddress(ip) {
-      const address = comparableAddress(ip);
-      if (!address) return false;
-      const [value, family] = address;
-      return !forbiddenAddresses.check(value, family) || allowedAddresses.check(value, family);
+      let allowed = verdicts.get(ip);
+      if (allowed === undefined) {
+        allowed = judge(ip);
+        if (verdicts.size >= MAX_REMEMBERED_VERDICTS) verdicts.clear();
+        verdicts.set(ip, allowed);
+      }
+      return allowed;
     },
     allowsHostname(host) {
       return allowedHostnames.has(normalizeHostname(host));
