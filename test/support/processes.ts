@@ -28,6 +28,14 @@ export type HookpostProcess = {
  * a busy worker at no measurable cost.
  */
 const PRODUCTION_ENV = { MALLOC_ARENA_MAX: "2" };
+/**
+ * And the node flags it runs with: a young generation of up to 2 × 64 MB
+ * (V8's default is 2 × 16), so the objects of the hundreds of attempts in
+ * flight die young instead of surviving into the old generation. It cut the
+ * worker's CPU per delivery by about a fifth (GC was a fifth of it); the
+ * space grows only as far as the load needs.
+ */
+const PRODUCTION_NODE_ARGS = ["--max-semi-space-size=64"];
 
 let built: Promise<string> | undefined;
 
@@ -39,7 +47,7 @@ let built: Promise<string> | undefined;
 async function hookpostArgs(role: "api" | "worker", nodeArgs: readonly string[] = []): Promise<string[]> {
   built ??= buildHookpost();
   await built;
-  return ["--enable-source-maps", ...nodeArgs, BUNDLE, role];
+  return ["--enable-source-maps", ...PRODUCTION_NODE_ARGS, ...nodeArgs, BUNDLE, role];
 }
 
 /** A port nobody listens on right now (the api needs to be told its port: PORT=0 would not say which it got). */
