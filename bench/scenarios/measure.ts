@@ -35,6 +35,17 @@ export async function publishAndAwait(
   return { seconds: (lastAt - start) / 1_000, publishSeconds: (publishedAt - start) / 1_000 };
 }
 
+/**
+ * VACUUM (ANALYZE) the bench's database right before a throughput
+ * measurement. Without it a scenario pays for autovacuum cleaning up after
+ * the scenarios run before it: failing-mix, compared with e2e, ran on tables
+ * that e2e, e2e-latency and fanout had left 100,000 dead and new rows in.
+ */
+export async function vacuumBeforeMeasuring(ctx: BenchContext): Promise<void> {
+  ctx.progress("vacuuming the database");
+  await ctx.stack.db.prisma.$executeRawUnsafe("VACUUM (ANALYZE)");
+}
+
 /** When each event was first received (a retry or duplicate receives it again). */
 export function firstReceipts(receipts: Receipts): Map<string, number> {
   const firstReceipt = new Map<string, number>();
