@@ -10,7 +10,8 @@
  * cost healthy endpoints a fifth of their throughput. A delivery waiting here
  * is still PENDING or RETRYING in the database, like one whose batch is
  * queued: should the process die, the sweeper enqueues it again; on shutdown
- * close() hands every waiting delivery back.
+ * close() hands every waiting delivery back. While the process lives, `hold`
+ * keeps the sweeper off the deliveries waiting here, however long the line.
  */
 export type OriginLines = {
   /**
@@ -21,6 +22,8 @@ export type OriginLines = {
   admits(url: string, deliveryId: string): boolean;
   /** Puts a delivery at the back of its origin's line; false when the lines are full or closed. */
   join(url: string, deliveryId: string): boolean;
+  /** Whether a delivery waits in a line here. */
+  has(deliveryId: string): boolean;
   /** Starts the first delivery of every line whose origin has a free connection. */
   pump(): void;
   /** Starts no more and returns every delivery still waiting, first first. */
@@ -37,9 +40,20 @@ export function createOriginLines(opts: {
   start(deliveryId: string): Promise<void>;
   /** Deliveries waiting at most, over all origins; a full process defers more through Redis. */
   maxWaiting: number;
+  /**
+   * Tells the database that these deliveries are waited for, so that the
+   * sweeper leaves them alone: with each delivery as it joins a line, then
+   * every `holdEveryMs` while it waits. Never rejects.
+   */
+  hold(deliveryIds: string[]): Promise<void>;
+  holdEveryMs: number;
 }): OriginLines {
-  /** Per origin, the delivery ids waiting, first first (a Set keeps insertion order). */
-  const lines = new Map<string, Set<string>>();
+  /** Per origin, the delivery ids waiting, first first (a Map keeps insertion order), with when each was last held. */
+  const lines = new Map<string, Map<string, number>>();
+  /** Which line each waiting delivery is in. */
+  const originOfWaiting = new Map<string, string>();
+  let toHold: string[] = [];
+  let heldAt = 0;
   /** Deliveries taken from a line and not yet admitted (or ended), by id, with their origin. */
   const starting = new Map<string, string>();
   const startingOrigins = new Set<string>();
@@ -68,9 +82,10 @@ export function createOriginLines(opts: {
     if (closed) return;
     for (const [origin, line] of lines) {
       if (startingOrigins.has(origin) || opts.isSaturated(origin)) continue;
-      const deliveryId = line.values().next().value as string;
+      const deliveryId = line.keys().next().value as string;
       line.delete(deliveryId);
       if (line.size === 0) lines.delete(origin);
+      originOfWaiting.delete(deliveryId);
       waiting -= 1;
       starting.set(deliveryId, origin);
       startingOrigins.add(origin);
@@ -79,8 +94,32 @@ export function createOriginLines(opts: {
     if (waiting === 0 && timer) {
       clearInterval(timer);
       timer = null;
+      toHold = [];
     }
   }
+
+  /** On the line's timer: holds the deliveries that joined since, and those held longest ago. */
+  function holdWaiting() {
+    const now = Date.now();
+    if (now - heldAt >= opts.holdEveryMs / 4) {
+      heldAt = now;
+      for (const line of lines.values())
+        for (const [deliveryId, at] of line)
+          if (now - at >= opts.holdEveryMs) {
+            toHold.push(deliveryId);
+            line.set(deliveryId, now);
+          }
+    }
+    // Those that joined and have already left need no holding.
+    const stillWaiting = toHold.filter((deliveryId) => originOfWaiting.has(deliveryId));
+    toHold = [];
+    if (stillWaiting.length > 0) void opts.hold(stillWaiting);
+  }
+
+  const tick = () => {
+    holdWaiting();
+    pump();
+  };
 
   return {
     admits(url, deliveryId) {
@@ -96,21 +135,27 @@ export function createOriginLines(opts: {
     },
     join(url, deliveryId) {
       const origin = originOf(url);
-      if (closed || origin === null || waiting >= opts.maxWaiting) return false;
-      const line = lines.get(origin) ?? new Set<string>();
-      if (line.has(deliveryId)) return true;
-      lines.set(origin, line.add(deliveryId));
+      if (closed || origin === null) return false;
+      if (originOfWaiting.has(deliveryId)) return true;
+      if (waiting >= opts.maxWaiting) return false;
+      const line = lines.get(origin) ?? new Map<string, number>();
+      lines.set(origin, line.set(deliveryId, Date.now()));
+      originOfWaiting.set(deliveryId, origin);
+      toHold.push(deliveryId);
       waiting += 1;
-      timer ??= setInterval(pump, PUMP_INTERVAL_MS).unref();
+      timer ??= setInterval(tick, PUMP_INTERVAL_MS).unref();
       return true;
     },
+    has: (deliveryId) => originOfWaiting.has(deliveryId),
     pump,
     close() {
       closed = true;
       if (timer) clearInterval(timer);
       timer = null;
-      const left = [...lines.values()].flatMap((line) => [...line]);
+      const left = [...lines.values()].flatMap((line) => [...line.keys()]);
       lines.clear();
+      originOfWaiting.clear();
+      toHold = [];
       waiting = 0;
       return left;
     },

@@ -2,6 +2,7 @@ import { DelayedError, type Processor, Worker } from "bullmq";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
 import { createRedis } from "../redis.ts";
+import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
 import { createDeliverySlots, type DeliverySlots } from "./deliverySlots.ts";
@@ -57,6 +58,12 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
   const lines = createOriginLines({
     isSaturated: (origin) => deps.sender.isSaturated(origin),
     maxWaiting: MAX_WAITING_FOR_ORIGINS,
+    // Often enough that none is due for longer than the sweeper's grace while it waits here.
+    holdEveryMs: deps.config.sweeper.graceMs / 3,
+    hold: (deliveryIds) =>
+      markWaiting(deps.prisma, deliveryIds).catch((err: unknown) =>
+        deps.logger.warn({ err }, "marking deliveries in line failed; the sweeper may enqueue them too"),
+      ),
     async start(deliveryId) {
       // Null: already in flight here; that attempt settles it.
       const release = await slots.acquire(deliveryId);
@@ -64,17 +71,13 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     },
   });
 
-  /** Runs one attempt in the slot it holds; then the slot is free, so a line may start. */
-  const attemptInSlot = async (deliveryId: string, release: () => void, signal?: AbortSignal) => {
-    try {
-      return await deliverAttempt(deps, deliveryId, {
-        signal,
-        admits: (url) => lines.admits(url, deliveryId),
-      });
-    } finally {
-      release();
-      lines.pump();
-    }
+  const scheduledAttempt = (deliveryId: string, signal?: AbortSignal) =>
+    deliverAttempt(deps, deliveryId, { signal, admits: (url) => lines.admits(url, deliveryId) });
+
+  /** Frees an attempt's slot, so a delivery waiting in line may start. */
+  const free = (release: () => void) => {
+    release();
+    lines.pump();
   };
 
   /**
@@ -88,13 +91,18 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     return outcome.delayMs;
   };
 
-  /** An attempt with no job of its own: running it again takes a new job (job id = delivery id). */
+  /**
+   * An attempt with no job of its own: running it again takes a new job (job
+   * id = delivery id), enqueued before the slot is freed.
+   */
   const attempt = async (deliveryId: string, release: () => void) => {
     try {
-      const delayMs = redisDelayMs(deliveryId, await attemptInSlot(deliveryId, release));
+      const delayMs = redisDelayMs(deliveryId, await scheduledAttempt(deliveryId));
       if (delayMs !== null) await runAgain.run({ deliveryId, delayMs });
     } catch (err) {
       deps.logger.error({ err, deliveryId }, "delivery attempt failed; the sweeper will enqueue it again");
+    } finally {
+      free(release);
     }
   };
 
@@ -102,8 +110,17 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     lines,
     async processor(job, token, signal) {
       const { deliveryId } = job.data;
+      // Already waiting in line here (the sweeper's job, or a retry's, while it waited): it stays there.
+      if (lines.has(deliveryId)) return;
       const release = await slots.acquire(deliveryId);
-      const outcome = release ? await attemptInSlot(deliveryId, release, signal) : IN_FLIGHT_HERE;
+      let outcome = IN_FLIGHT_HERE;
+      if (release) {
+        try {
+          outcome = await scheduledAttempt(deliveryId, signal);
+        } finally {
+          free(release);
+        }
+      }
       const delayMs = redisDelayMs(deliveryId, outcome);
       if (delayMs !== null) {
         await job.moveToDelayed(Date.now() + delayMs, token);

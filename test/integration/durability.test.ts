@@ -117,12 +117,15 @@ describe("durability", () => {
       const { receiver, fix, accepted } = await brokenReceiver("fail");
       const endpointId = await endpointFor(client, receiver);
       const eventIds = await publishBatch(client);
+      const jobKey = (deliveryId: string) => `{${hp.config.redis.prefix}}:delivery:${deliveryId}`;
       const pending = await waitFor(
         async () => {
           const rows = await listDeliveries(client, { endpointId });
-          return rows.length === EVENTS && rows.every((d) => d.status === "RETRYING") ? rows : null;
+          if (rows.length !== EVENTS || rows.some((d) => d.status !== "RETRYING")) return null;
+          // A retry's job is enqueued just after its attempt is recorded.
+          return (await redis.exists(...rows.map((d) => jobKey(d.id)))) === EVENTS ? rows : null;
         },
-        "every delivery to have failed once",
+        "every delivery to have failed once and have its retry queued",
         RECOVERY_TIMEOUT_MS,
       );
 

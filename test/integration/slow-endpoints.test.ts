@@ -15,6 +15,8 @@ import { sleep, waitFor } from "../support/wait.ts";
  * wait in line in the worker, holding no slot and no job in Redis, and each
  * starts once a connection is free.
  */
+const GRACE_MS = 1_500;
+
 describe("a slow endpoint", () => {
   let hp: TestHookpost;
   let slow: Receiver;
@@ -31,6 +33,9 @@ describe("a slow endpoint", () => {
         OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
         DELIVERY_TIMEOUT_MS: "6000",
         RETRY_SCHEDULE: "100ms",
+        // A sweeper that would take the waiting deliveries within the test, were they not held.
+        SWEEP_GRACE_MS: String(GRACE_MS),
+        SWEEP_INTERVAL_MS: "200",
       },
     });
     slow = await startReceiver(() => "hang");
@@ -65,6 +70,18 @@ describe("a slow endpoint", () => {
     expect(receivedOf(slow, ...slowEvents)).toHaveLength(2);
     // The four waiting ones are neither retried nor deferred through Redis.
     expect(await redis.zcard(`{${hp.config.redis.prefix}}:delivery:delayed`)).toBe(0);
+
+    // Waiting longer than the sweeper's grace, they are held: never due for longer than it.
+    await sleep(GRACE_MS + 500);
+    const waiting = await hp.db.prisma.delivery.findMany({
+      where: { workspaceId, eventId: { in: slowEvents.slice(2) } },
+    });
+    expect(waiting.map((d) => d.status)).toEqual(["PENDING", "PENDING", "PENDING", "PENDING"]);
+    for (const d of waiting) {
+      expect(Date.now() - d.nextAttemptAt!.getTime()).toBeLessThan(GRACE_MS);
+      expect(d.nextAttemptAt!.getTime()).toBeGreaterThan(d.createdAt.getTime());
+    }
+    expect(receivedOf(slow, ...slowEvents)).toHaveLength(2);
 
     // The deferred ones were only postponed: once the receiver answers, each is delivered.
     slow.setBehaviour(() => ({ status: 200 }));

@@ -4,22 +4,31 @@ import { createOriginLines } from "../../../src/queue/originLines.ts";
 const SLOW = "http://slow.test:8080";
 const FAST = "http://fast.test:8080";
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Lines over a fake sender: `saturated` holds the origins whose connections are all busy. */
-function linesOver(opts: { maxWaiting?: number } = {}) {
+/**
+ * Lines over a fake sender: `saturated` holds the origins whose connections
+ * are all busy; `held` records each call to hold.
+ */
+function linesOver(opts: { maxWaiting?: number; holdEveryMs?: number } = {}) {
   const saturated = new Set<string>();
   const started: string[] = [];
+  const held: string[][] = [];
   /** Ends the attempt of a started delivery. */
   const endOf = new Map<string, () => void>();
   const lines = createOriginLines({
     isSaturated: (url) => saturated.has(new URL(url).origin),
     maxWaiting: opts.maxWaiting ?? 100,
+    holdEveryMs: opts.holdEveryMs ?? 60_000,
+    async hold(deliveryIds) {
+      held.push(deliveryIds);
+    },
     start(deliveryId) {
       started.push(deliveryId);
       return new Promise<void>((resolve) => endOf.set(deliveryId, resolve));
     },
   });
-  return { lines, saturated, started, end: (id: string) => endOf.get(id)!() };
+  return { lines, saturated, started, held, end: (id: string) => endOf.get(id)!() };
 }
 
 describe("createOriginLines", () => {
@@ -72,8 +81,29 @@ describe("createOriginLines", () => {
     saturated.add(SLOW);
     lines.join(`${SLOW}/hook`, "d1");
     saturated.delete(SLOW);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await sleep(400);
     expect(started).toEqual(["d1"]);
+  });
+
+  it("holds each delivery as it joins and again while it waits, never one that has left", async () => {
+    const { lines, saturated, held } = linesOver({ holdEveryMs: 600 });
+    saturated.add(SLOW);
+    lines.join(`${SLOW}/hook`, "d1");
+    lines.join(`${SLOW}/hook`, "d2");
+    expect(lines.has("d1")).toBe(true);
+    await sleep(350);
+    expect(held).toEqual([["d1", "d2"]]);
+
+    // d1 starts and leaves the line; d2 waits on and is held again once 600 ms have passed.
+    saturated.delete(SLOW);
+    lines.pump();
+    saturated.add(SLOW);
+    expect(lines.has("d1")).toBe(false);
+    await sleep(1_000);
+    const again = held.slice(1);
+    expect(again.length).toBeGreaterThan(0);
+    for (const ids of again) expect(ids).toEqual(["d2"]);
+    lines.close();
   });
 
   it("refuses deliveries beyond maxWaiting, and hands back every waiting one on close", () => {
