@@ -50,13 +50,14 @@ function isForbiddenHostname(host: string): boolean {
   );
 }
 
+/** IP literals whose verdict a policy remembers; past this many it starts over. */
+const MAX_REMEMBERED_VERDICTS = 1_000;
+
 /**
  * `allow` holds CIDRs (`10.0.0.0/8`, `::1/128`), single IPs or exact hostnames
  * (`localhost`), from OUTBOUND_ALLOW. A malformed CIDR throws, so a typo fails
  * at boot instead of silently blocking or allowing.
  */
-const MAX_REMEMBERED_VERDICTS = 1_000;
-
 export function createAddressPolicy(allow: readonly string[]): AddressPolicy {
   const allowedAddresses = new BlockList();
   const allowedHostnames = new Set<string>();

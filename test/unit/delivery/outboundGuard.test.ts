@@ -84,6 +84,19 @@ describe("allow-list", () => {
     expect(policy.isAllowedAddress("8.8.8.8")).toBe(true);
   });
 
+  it("gives the same verdicts from memory, also once it has judged more addresses than it remembers", () => {
+    const fresh = createAddressPolicy(["10.1.0.0/16"]);
+    const verdicts = () =>
+      Array.from({ length: 1_500 }, (_, i) =>
+        fresh.isAllowedAddress(`10.${i % 3}.${(i >> 8) & 255}.${i & 255}`),
+      );
+    const first = verdicts();
+    expect(first.filter(Boolean)).toHaveLength(500);
+    expect(verdicts()).toEqual(first);
+    expect(fresh.isAllowedAddress("10.0.0.1")).toBe(false);
+    expect(fresh.isAllowedAddress("10.1.0.1")).toBe(true);
+  });
+
   it("matches hostnames exactly, ignoring case and a trailing dot", () => {
     expect(policy.allowsHostname("receiver.internal")).toBe(true);
     expect(policy.allowsHostname("RECEIVER.internal.")).toBe(true);
