@@ -101,8 +101,9 @@ const envSchema = z.object({
   /**
    * Keep-alive connections per receiving origin and worker process. When a
    * slow origin (a request in flight for over 500 ms) has this many attempts
-   * in flight, further deliveries to it wait in Redis for a moment instead of
-   * taking up WORKER_CONCURRENCY slots that other endpoints need.
+   * in flight, further deliveries to it wait in line in the worker process
+   * (src/queue/originLines.ts), holding none of the WORKER_CONCURRENCY slots
+   * that other endpoints need, and start as its connections come free.
    */
   OUTBOUND_CONNECTIONS_PER_ORIGIN: intWith(128, 1),
   /** Grace period of the previous secret after a rotation, when the caller gives none. */
