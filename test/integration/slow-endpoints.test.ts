@@ -17,6 +17,16 @@ import { sleep, waitFor } from "../support/wait.ts";
  */
 const GRACE_MS = 1_500;
 
+/**
+ * Four slots, two connections per origin: without the line, two hanging
+ * attempts plus two more waiting for a connection would fill every slot.
+ */
+const TWO_CONNECTIONS = {
+  WORKER_CONCURRENCY: "4",
+  DELIVERY_WORKERS: "1",
+  OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
+};
+
 describe("a slow endpoint", () => {
   let hp: TestHookpost;
   let slow: Receiver;
@@ -26,11 +36,7 @@ describe("a slow endpoint", () => {
   beforeAll(async () => {
     hp = await startTestHookpost({
       env: {
-        // Four slots, two connections per origin: without deferral, two hanging attempts
-        // plus two more waiting for a connection would fill every slot.
-        WORKER_CONCURRENCY: "4",
-        DELIVERY_WORKERS: "1",
-        OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
+        ...TWO_CONNECTIONS,
         DELIVERY_TIMEOUT_MS: "6000",
         RETRY_SCHEDULE: "100ms",
         // A sweeper that would take the waiting deliveries within the test, were they not held.
@@ -97,9 +103,7 @@ describe("a slow endpoint", () => {
 
   it("hands its waiting deliveries back to the queue when the worker stops", async () => {
     const env = {
-      WORKER_CONCURRENCY: "4",
-      DELIVERY_WORKERS: "1",
-      OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
+      ...TWO_CONNECTIONS,
       // Stopping waits for the two hanging attempts: short, so the test is.
       DELIVERY_TIMEOUT_MS: "1500",
       RETRY_SCHEDULE: "1h",
