@@ -57,7 +57,6 @@ export function createOriginLines(opts: {
   /** Deliveries taken from a line and not yet admitted (or ended), by id, with their origin. */
   const starting = new Map<string, string>();
   const startingOrigins = new Set<string>();
-  let waiting = 0;
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
 
@@ -86,12 +85,11 @@ export function createOriginLines(opts: {
       line.delete(deliveryId);
       if (line.size === 0) lines.delete(origin);
       originOfWaiting.delete(deliveryId);
-      waiting -= 1;
       starting.set(deliveryId, origin);
       startingOrigins.add(origin);
       void opts.start(deliveryId).finally(() => started(deliveryId));
     }
-    if (waiting === 0 && timer) {
+    if (originOfWaiting.size === 0 && timer) {
       clearInterval(timer);
       timer = null;
       toHold = [];
@@ -137,12 +135,11 @@ export function createOriginLines(opts: {
       const origin = originOf(url);
       if (closed || origin === null) return false;
       if (originOfWaiting.has(deliveryId)) return true;
-      if (waiting >= opts.maxWaiting) return false;
+      if (originOfWaiting.size >= opts.maxWaiting) return false;
       const line = lines.get(origin) ?? new Map<string, number>();
       lines.set(origin, line.set(deliveryId, Date.now()));
       originOfWaiting.set(deliveryId, origin);
       toHold.push(deliveryId);
-      waiting += 1;
       timer ??= setInterval(tick, PUMP_INTERVAL_MS).unref();
       return true;
     },
@@ -156,11 +153,10 @@ export function createOriginLines(opts: {
       lines.clear();
       originOfWaiting.clear();
       toHold = [];
-      waiting = 0;
       return left;
     },
     get waiting() {
-      return waiting;
+      return originOfWaiting.size;
     },
   };
 }
