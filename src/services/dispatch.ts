@@ -77,12 +77,14 @@ function batchesOf(prisma: Db): Batches {
 export async function deliverAttempt(
   deps: Deps,
   deliveryId: string,
-  opts: {
-    trigger?: "MANUAL" | "TEST";
-    signal?: AbortSignal;
-    /** Whether a scheduled attempt may send to this URL now; by default, unless its origin is saturated. */
-    admits?: (url: string) => boolean;
-  } = {},
+  opts:
+    | { trigger: "MANUAL" | "TEST"; signal?: AbortSignal }
+    | {
+        trigger?: undefined;
+        signal?: AbortSignal;
+        /** Whether this scheduled attempt may send to the URL now (src/queue/originLines.ts). */
+        admits(url: string): boolean;
+      },
 ): Promise<DispatchResult> {
   const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
   if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
@@ -105,8 +107,7 @@ export async function deliverAttempt(
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
     const { url } = delivery.endpoint;
-    if (!(opts.admits ? opts.admits(url) : !deps.sender.isSaturated(url)))
-      return { kind: "deferred", delayMs: deferralMs(), saturatedUrl: url };
+    if (!opts.admits(url)) return { kind: "deferred", delayMs: deferralMs(), saturatedUrl: url };
   }
   const trigger: Trigger = opts.trigger ?? delivery.trigger;
   const startedAt = new Date();
