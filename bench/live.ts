@@ -207,6 +207,7 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     headers: {},
     previousSecretExpiresAt: null,
     consecutiveFailures: 0,
+    circuitOpenUntil: null,
     createdAt: now,
     updatedAt: now,
   };

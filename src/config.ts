@@ -82,6 +82,14 @@ const envSchema = z.object({
   RETRY_MIN_AFTER_THROTTLE_MS: intWith(60_000),
   /** Consecutive failed deliveries that disable an endpoint. 0 never disables. */
   ENDPOINT_FAILURE_THRESHOLD: intWith(20),
+  /**
+   * Consecutive failed attempts that open an endpoint's circuit: its scheduled
+   * attempts then wait, sending nothing, while one probe every
+   * CIRCUIT_COOLDOWN_MS tries it; the first success sends them all. 0 never opens it.
+   */
+  CIRCUIT_FAILURE_THRESHOLD: intWith(10),
+  /** How long an open circuit waits before its probe. */
+  CIRCUIT_COOLDOWN_MS: intWith(30_000, 100),
   /** Response bodies are stored up to this many bytes. */
   RESPONSE_BODY_LIMIT_BYTES: intWith(4_096),
   /** Largest accepted event payload (serialized JSON). */
@@ -149,6 +157,7 @@ export type Config = Readonly<{
     retryJitter: number;
     retryMinAfterThrottleMs: number;
     endpointFailureThreshold: number;
+    circuit: { failureThreshold: number; cooldownMs: number };
     responseBodyLimitBytes: number;
     payloadLimitBytes: number;
     workerConcurrency: number;
@@ -190,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryJitter: e.RETRY_JITTER,
       retryMinAfterThrottleMs: e.RETRY_MIN_AFTER_THROTTLE_MS,
       endpointFailureThreshold: e.ENDPOINT_FAILURE_THRESHOLD,
+      circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, cooldownMs: e.CIRCUIT_COOLDOWN_MS },
       responseBodyLimitBytes: e.RESPONSE_BODY_LIMIT_BYTES,
       payloadLimitBytes: e.PAYLOAD_LIMIT_BYTES,
       workerConcurrency: e.WORKER_CONCURRENCY,

@@ -11,7 +11,8 @@ import { type BatchQueue, createBatchQueue } from "./batchQueue.ts";
 export type JobPayloads = {
   delivery: { deliveryId: string };
   replay: { replayId: string };
-  maintenance: Record<string, never>;
+  /** A probe names its endpoint; pruning takes nothing. */
+  maintenance: { endpointId?: string };
 };
 export type QueueName = keyof JobPayloads;
 
@@ -20,6 +21,7 @@ export const JOB = {
   runReplay: "run-replay",
   sweep: "sweep",
   prune: "prune",
+  probeEndpoint: "probe-endpoint",
 } as const;
 
 /** BullMQ key prefix; the hash tag keeps every key of a queue in one Redis Cluster slot. */

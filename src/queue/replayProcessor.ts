@@ -1,5 +1,6 @@
 import { DelayedError, type Processor } from "bullmq";
 import type { Deps } from "../deps.ts";
+import { probeCircuit } from "../services/circuit.ts";
 import { failReplay, resumeReplays, runReplay, WALK_START, type WalkPosition } from "../services/replays.ts";
 import { pruneExpired } from "../services/retention.ts";
 import { JOB, type JobPayloads } from "./queues.ts";
@@ -38,9 +39,12 @@ export function replayProcessor(deps: Deps): Processor<JobPayloads["replay"]> {
 
 export function maintenanceProcessor(deps: Deps): Processor<JobPayloads["maintenance"]> {
   return async (job) => {
-    if (job.name !== JOB.prune) return;
-    const pruned = await pruneExpired(deps);
-    if (pruned.attempts + pruned.events > 0) deps.logger.info(pruned, "retention pruned old rows");
+    if (job.name === JOB.probeEndpoint && job.data.endpointId) {
+      await probeCircuit(deps, job.data.endpointId);
+    } else if (job.name === JOB.prune) {
+      const pruned = await pruneExpired(deps);
+      if (pruned.attempts + pruned.events > 0) deps.logger.info(pruned, "retention pruned old rows");
+    }
   };
 }
 

@@ -1,13 +1,10 @@
 import type { Redis } from "ioredis";
-import { queryRows } from "../db/client.ts";
-import { Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
+import { walkDueDeliveries } from "../services/deliveries.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
 
 const SWEEP_BATCH = 1_000;
 const SWEEP_MAX_PER_RUN = 100_000;
-
-type Due = { id: string; nextAttemptAt: Date };
 
 /**
  * Re-enqueues deliveries the database says are due but that may be missing
@@ -15,35 +12,21 @@ type Due = { id: string; nextAttemptAt: Date };
  * worker killed mid-attempt). Job id = delivery id, so a retry still queued is
  * not duplicated. A new delivery whose batch is still queued after the
  * grace period (a backlog) gets a job too; whichever runs second finds it
- * settled, and one process never runs both at once. Returns how many
- * deliveries it offered to the queue.
+ * settled, and one process never runs both at once. Deliveries of an
+ * endpoint whose circuit is open wait for its probe (src/services/circuit.ts).
+ * Returns how many deliveries it offered to the queue.
  */
-export async function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<number> {
-  const dueBefore = new Date(now.getTime() - deps.config.sweeper.graceMs);
-  let offered = 0;
-  let after: Due | null = null;
-  while (offered < SWEEP_MAX_PER_RUN) {
-    // Raw SQL: Prisma compiles a query shape the first time it runs, on the event loop, and a
-    // worker's first sweep would stall every attempt in flight while it did.
-    const batch: Due[] = await queryRows<Due>(
-      deps.prisma,
-      Prisma.sql`
-        SELECT "id", "nextAttemptAt" FROM "Delivery"
-        WHERE "status" IN ('PENDING', 'RETRYING') AND "nextAttemptAt" <= ${dueBefore}::timestamp(3)
-          ${after ? Prisma.sql`AND ("nextAttemptAt", "id") > (${after.nextAttemptAt}::timestamp(3), ${after.id})` : Prisma.empty}
-        ORDER BY "nextAttemptAt", "id"
-        LIMIT ${SWEEP_BATCH}`,
-    );
-    if (batch.length === 0) break;
-    await addJobs(
-      deps.queues.delivery,
-      batch.map((d) => deliveryJob(d.id)),
-    );
-    offered += batch.length;
-    after = batch[batch.length - 1]!;
-    if (batch.length < SWEEP_BATCH) break;
-  }
-  return offered;
+export function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<number> {
+  return walkDueDeliveries(
+    deps.prisma,
+    { dueBy: new Date(now.getTime() - deps.config.sweeper.graceMs) },
+    { chunkSize: SWEEP_BATCH, max: SWEEP_MAX_PER_RUN },
+    (deliveryIds) =>
+      addJobs(
+        deps.queues.delivery,
+        deliveryIds.map((id) => deliveryJob(id)),
+      ),
+  );
 }
 
 /**

@@ -30,6 +30,13 @@ export const EndpointRef = builder.prismaObject("Endpoint", {
     disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true }),
     headers: t.expose("headers", { type: "JSON", description: "Custom headers sent with every request." }),
     consecutiveFailures: t.exposeInt("consecutiveFailures"),
+    circuitOpenUntil: t.expose("circuitOpenUntil", {
+      type: "DateTime",
+      nullable: true,
+      description:
+        "Set after repeated failures: until then its scheduled deliveries wait, sending nothing; " +
+        "then one is sent as a probe, and the first success sends them all. Null when closed.",
+    }),
     previousSecretExpiresAt: t.expose("previousSecretExpiresAt", {
       type: "DateTime",
       nullable: true,

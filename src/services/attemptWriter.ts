@@ -4,8 +4,9 @@ import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/cli
 
 /**
  * Writes delivery attempts in batches: for many concurrent attempts, one
- * statement inserts every attempt row and updates every delivery
- * (`UPDATE … FROM (VALUES …)`), atomically. A caller's promise resolves with
+ * statement inserts every attempt row, updates every delivery
+ * (`UPDATE … FROM (VALUES …)`) and restarts the failure count of every
+ * endpoint that a (non-test) attempt reached, atomically. A caller's promise resolves with
  * its delivery as updated only once that statement has committed, so a job
  * never completes before its attempt is recorded: a crash can at worst repeat
  * a delivery, never lose one or forget that it succeeded.
@@ -123,6 +124,10 @@ function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: Att
         request_headers, response_status, response_headers, response_body, error,
         duration_ms, succeeded, started_at::timestamp(3), created_at::timestamp(3)
       FROM v
+    ), reset AS (
+      UPDATE "Endpoint" AS e SET "consecutiveFailures" = 0
+      WHERE e."id" IN (SELECT endpoint_id FROM v WHERE succeeded AND trigger <> 'TEST')
+        AND e."consecutiveFailures" > 0
     )
     UPDATE "Delivery" AS d SET
       "status" = v.status::"DeliveryStatus",
@@ -158,7 +163,7 @@ export function distinctRounds<T>(items: readonly T[], key: (item: T) => string)
   return rounds;
 }
 
-export type EndpointHealth = { consecutiveFailures: number; enabled: boolean };
+export type EndpointHealth = { consecutiveFailures: number; enabled: boolean; circuitOpenUntil: Date | null };
 
 /**
  * Counts failed attempts on their endpoints in batches: one UPDATE per batch
@@ -182,7 +187,7 @@ export function createFailureCounter(prisma: Db): Batcher<string, EndpointHealth
           "updatedAt" = ${new Date()}::timestamp(3)
         FROM (VALUES ${Prisma.join(rows)}) AS v(id, n)
         WHERE e."id" = v.id
-        RETURNING e."id", e."consecutiveFailures", e."enabled"`,
+        RETURNING e."id", e."consecutiveFailures", e."enabled", e."circuitOpenUntil"`,
       );
       const byId = new Map(counted.map((row) => [row.id, row]));
       return endpointIds.map((id) => byId.get(id) ?? null);

@@ -28,3 +28,45 @@ export async function markWaiting(prisma: Db, deliveryIds: readonly string[]): P
     WHERE "id" = ANY(${[...deliveryIds]}::text[]) AND "status" IN ('PENDING', 'RETRYING')`,
   );
 }
+
+type DueDelivery = { id: string; nextAttemptAt: Date };
+
+/**
+ * Walks the unfinished deliveries due by `dueBy`, in due order, `chunkSize`
+ * at a time, until `max` were handed to `take`; returns how many were. With
+ * `endpointId`, that endpoint's; without (the sweeper), those of every
+ * endpoint except one whose circuit was open at `dueBy`: its deliveries wait
+ * for its probe, not for the sweeper. Raw SQL: a first Prisma query shape
+ * compiles on the event loop, stalling every attempt in flight in a worker.
+ */
+export async function walkDueDeliveries(
+  prisma: Db,
+  scope: { dueBy: Date; endpointId?: string },
+  chunk: { chunkSize: number; max: number },
+  take: (deliveryIds: string[]) => Promise<void>,
+): Promise<number> {
+  const { dueBy, endpointId } = scope;
+  const where = endpointId
+    ? Prisma.sql`d."endpointId" = ${endpointId}`
+    : Prisma.sql`NOT EXISTS (SELECT 1 FROM "Endpoint" n
+        WHERE n."id" = d."endpointId" AND n."circuitOpenUntil" > ${dueBy}::timestamp(3))`;
+  let taken = 0;
+  let after: DueDelivery | null = null;
+  while (taken < chunk.max) {
+    const rows: DueDelivery[] = await queryRows<DueDelivery>(
+      prisma,
+      Prisma.sql`
+        SELECT d."id", d."nextAttemptAt" FROM "Delivery" d
+        WHERE d."status" IN ('PENDING', 'RETRYING') AND d."nextAttemptAt" <= ${dueBy}::timestamp(3) AND ${where}
+          ${after ? Prisma.sql`AND (d."nextAttemptAt", d."id") > (${after.nextAttemptAt}::timestamp(3), ${after.id})` : Prisma.empty}
+        ORDER BY d."nextAttemptAt", d."id"
+        LIMIT ${Math.min(chunk.chunkSize, chunk.max - taken)}`,
+    );
+    if (rows.length === 0) break;
+    await take(rows.map((d) => d.id));
+    taken += rows.length;
+    after = rows.at(-1) ?? null;
+    if (rows.length < chunk.chunkSize) break;
+  }
+  return taken;
+}

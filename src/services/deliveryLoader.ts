@@ -62,6 +62,7 @@ const ENDPOINT_FIELDS = {
   previousSecret: true,
   previousSecretExpiresAt: true,
   consecutiveFailures: true,
+  circuitOpenUntil: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Record<keyof Endpoint, true>;

@@ -14,6 +14,7 @@ import {
   createFailureCounter,
   type EndpointHealth,
 } from "./attemptWriter.ts";
+import { closeCircuit, isCircuitOpen, openCircuit, shouldOpenCircuit } from "./circuit.ts";
 import { createDeliveryLoader, type LoadedDelivery } from "./deliveryLoader.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
@@ -103,6 +104,10 @@ export async function deliverAttempt(
         lastError: "endpoint is disabled",
       });
       return settled ? { kind: "skipped", reason: "endpoint is disabled" } : RELOAD;
+    }
+    // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
+    if (isCircuitOpen(delivery.endpoint, new Date())) {
+      return { kind: "skipped", reason: "the endpoint's circuit is open" };
     }
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
@@ -232,21 +237,22 @@ async function recordAttempt(
 }
 
 /**
- * Counts consecutive failed attempts per endpoint and disables it at the
- * threshold (or at once on 410 Gone). The conditional update means only one
- * of many concurrent workers disables it and announces it.
+ * Counts consecutive failed attempts per endpoint, opens its circuit at one
+ * threshold and disables it at another (or at once on 410 Gone); a success
+ * closes the circuit. The conditional updates mean only one of many
+ * concurrent workers disables it and announces it.
  */
 async function trackEndpointHealth(deps: Deps, delivery: LoadedDelivery, result: SendResult, gone: boolean) {
   const { prisma } = deps;
   const endpointId = delivery.endpointId;
+  // A success restarts the failure count as it is recorded (src/services/attemptWriter.ts).
   if (result.ok) {
-    if (delivery.endpoint.consecutiveFailures > 0) {
-      await prisma.endpoint.updateMany({ where: { id: endpointId }, data: { consecutiveFailures: 0 } });
-    }
+    await closeCircuit(deps, delivery.endpoint);
     return;
   }
   const counted = await batchesOf(prisma).countFailure.run(endpointId);
   if (!counted) return;
+  if (shouldOpenCircuit(deps, counted, new Date())) await openCircuit(deps, endpointId);
   const threshold = deps.config.delivery.endpointFailureThreshold;
   const reason = gone
     ? "the endpoint answered 410 Gone"

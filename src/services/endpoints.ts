@@ -4,6 +4,7 @@ import { generateSecret } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { releaseWaiting } from "./circuit.ts";
 import { invalidEventTypeFilter } from "./eventTypes.ts";
 import { publishEndpointChange } from "./operational.ts";
 
@@ -119,6 +120,9 @@ export async function updateEndpoint(
   const current = await findEndpoint(deps, workspaceId, id);
   const enabling = input.enabled === true && !current.enabled;
   const disabling = input.enabled === false && current.enabled;
+  // A person re-enabling it or pointing it elsewhere has fixed it, as far as anyone knows:
+  // what waited behind its open circuit goes now instead of after the next probe.
+  const circuitWasOpen = (enabling || input.url != null) && current.circuitOpenUntil !== null;
   const endpoint = await deps.prisma.endpoint.update({
     where: { id: current.id },
     data: {
@@ -130,8 +134,11 @@ export async function updateEndpoint(
       // Re-enabling starts the failure count afresh; otherwise one more failure would disable it again.
       ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
       ...(disabling ? { enabled: false, disabledReason: "disabled by a user", disabledAt: new Date() } : {}),
+      ...(circuitWasOpen ? { circuitOpenUntil: null, consecutiveFailures: 0 } : {}),
     },
   });
+  // Deliveries due later than now keep their own retry jobs.
+  if (circuitWasOpen) await releaseWaiting(deps, endpoint.id, new Date());
   if (enabling || disabling) await publishEndpointChange(deps, endpoint);
   return endpoint;
 }

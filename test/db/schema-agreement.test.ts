@@ -50,6 +50,7 @@ describe("every model round-trips through the client", () => {
       previousSecret: "whsec_old",
       previousSecretExpiresAt: at("2026-01-04T00:00:00.005Z"),
       consecutiveFailures: 7,
+      circuitOpenUntil: at("2026-01-05T00:00:00.007Z"),
       createdAt: at("2026-01-01T00:00:02.006Z"),
     };
     const createdEndpoint = await prisma.endpoint.create({ data: endpoint });
@@ -263,19 +264,26 @@ describe("the migrated database matches schema.prisma", () => {
     expect(sortBy(rows, (r) => r.name)).toEqual(sortBy(expected, (r) => r.name));
   });
 
-  it("has every index and unique constraint, with Prisma's names and sort orders", async () => {
-    const rows = await t.prisma.$queryRaw<{ name: string; unique: boolean; columns: string[] }[]>`
+  it("has every index and unique constraint, with Prisma's names, sort orders and predicates", async () => {
+    const rows = await t.prisma.$queryRaw<Index[]>`
       SELECT i.relname AS name, ix.indisunique AS unique,
         array_agg(a.attname || CASE WHEN ix.indoption[k.n - 1] & 1 = 1 THEN ' DESC' ELSE '' END ORDER BY k.n)
-          AS columns
+          AS columns,
+        pg_get_expr(ix.indpred, ix.indrelid) AS predicate
       FROM pg_index ix
       JOIN pg_class i ON i.oid = ix.indexrelid
       JOIN pg_class tbl ON tbl.oid = ix.indrelid
       CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, n)
       JOIN pg_attribute a ON a.attrelid = tbl.oid AND a.attnum = k.attnum
       WHERE tbl.relnamespace = current_schema()::regnamespace AND tbl.relname <> '_prisma_migrations'
-      GROUP BY i.relname, ix.indisunique`;
-    expect(sortBy(rows, (r) => r.name)).toEqual(sortBy(schema.indexes, (r) => r.name));
+      GROUP BY i.relname, ix.indisunique, ix.indpred, ix.indrelid`;
+    const expected = await Promise.all(
+      schema.indexes.map(async ({ model, where, ...index }) => ({
+        ...index,
+        predicate: where === null ? null : await canonicalPredicate(model, where),
+      })),
+    );
+    expect(sortBy(rows, (r) => r.name)).toEqual(sortBy(expected, (r) => r.name));
   });
 
   it("has every foreign key with its referential actions", async () => {
@@ -288,6 +296,28 @@ describe("the migrated database matches schema.prisma", () => {
     expect(sortBy(rows, (r) => r.name)).toEqual(sortBy(schema.foreignKeys, (r) => r.name));
   });
 });
+
+type Index = { name: string; unique: boolean; columns: string[]; predicate: string | null };
+
+/** A `where: raw(...)` predicate as PostgreSQL prints it back: made on a scratch index, then rolled back. */
+async function canonicalPredicate(model: string, where: string): Promise<string> {
+  const rolledBack = new Error("rolled back");
+  let predicate = "";
+  await t.prisma
+    .$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`CREATE INDEX "scratch_predicate" ON "${model}" ("id") WHERE ${where}`);
+      const [row] = await tx.$queryRaw<{ predicate: string }[]>`
+        SELECT pg_get_expr(ix.indpred, ix.indrelid) AS predicate
+        FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid
+        WHERE i.relname = 'scratch_predicate' AND i.relnamespace = current_schema()::regnamespace`;
+      predicate = row!.predicate;
+      throw rolledBack;
+    })
+    .catch((err: unknown) => {
+      if (err !== rolledBack) throw err;
+    });
+  return predicate;
+}
 
 function sortBy<T>(items: T[], key: (item: T) => string): T[] {
   return [...items].sort((a, b) => key(a).localeCompare(key(b)));
@@ -313,7 +343,8 @@ function parseSchema(text: string) {
   };
   const fieldList = (list: string) => list.split(",").map((f) => f.trim());
   const columns: { model: string; name: string; udt: string; nullable: boolean }[] = [];
-  const indexes: { name: string; unique: boolean; columns: string[] }[] = [];
+  const indexes: { model: string; name: string; unique: boolean; columns: string[]; where: string | null }[] =
+    [];
   const foreignKeys: { name: string; references: string; onDelete: string }[] = [];
 
   for (const { model, body } of blocks) {
@@ -343,21 +374,23 @@ function parseSchema(text: string) {
         // Prisma creates scalar lists as nullable arrays.
         columns.push({ model, name, udt: list ? `_${base}` : base, nullable: modifier !== undefined });
         if (/@unique\b/.test(attrs))
-          indexes.push({ name: `${model}_${name}_key`, unique: true, columns: [name] });
+          indexes.push({ model, name: `${model}_${name}_key`, unique: true, columns: [name], where: null });
         continue;
       }
-      const index = /^@@(index|unique)\(\[([^\]]+)\]\)$/.exec(line);
+      const index = /^@@(index|unique)\(\[([^\]]+)\](?:, where: raw\("(.+)"\))?\)$/.exec(line);
       if (index) {
         const parts = fieldList(index[2]!).map((f) => /^(\w+)(\(sort: Desc\))?$/.exec(f)!);
         const unique = index[1] === "unique";
         indexes.push({
+          model,
           name: `${model}_${parts.map((p) => p[1]).join("_")}_${unique ? "key" : "idx"}`,
           unique,
           columns: parts.map((p) => `${p[1]}${p[2] ? " DESC" : ""}`),
+          where: index[3] ?? null,
         });
       }
     }
-    indexes.push({ name: `${model}_pkey`, unique: true, columns: ["id"] });
+    indexes.push({ model, name: `${model}_pkey`, unique: true, columns: ["id"], where: null });
   }
   return { columns, indexes, foreignKeys };
 }

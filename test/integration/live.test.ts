@@ -2,10 +2,9 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
-import { type Client, createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 import { type LiveTopic, liveChannel } from "../../src/pubsub/topics.ts";
 import { createWorkspace } from "../../src/services/workspaces.ts";
 import {
@@ -23,52 +22,11 @@ import {
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { type GraphqlClient, graphqlClient } from "../support/graphql.ts";
 import { testEnv } from "../support/hookpost.ts";
+import { collector, type Live, wsClient, wsSubscribe } from "../support/live.ts";
 import { type HookpostProcess, spawnHookpost } from "../support/processes.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { deleteRedisKeys } from "../support/redis.ts";
 import { waitFor } from "../support/wait.ts";
-
-/** What a subscription has received so far, whatever the transport. `open`: the server has taken it. */
-type Live<T> = { data: T[]; errors: unknown[]; open: boolean; ended: boolean; stop(): void };
-
-function collector<T>() {
-  const live: Live<T> = { data: [], errors: [], open: false, ended: false, stop: () => {} };
-  const onResult = (result: { data?: unknown; errors?: readonly unknown[] }) => {
-    if (result.errors?.length) live.errors.push(...result.errors);
-    else live.data.push(result.data as T);
-  };
-  return { live, onResult };
-}
-
-function wsClient(apiUrl: string, authorization: string | null): Client {
-  return createClient({
-    url: apiUrl.replace(/^http/, "ws"),
-    webSocketImpl: WebSocket,
-    connectionParams: authorization ? { authorization } : undefined,
-    retryAttempts: 0,
-  });
-}
-
-function wsSubscribe<T, V>(client: Client, document: TypedDocumentNode<T, V>, variables: V): Live<T> {
-  const { live, onResult } = collector<T>();
-  client.on("connected", () => {
-    live.open = true;
-  });
-  live.stop = client.subscribe(
-    { query: print(document), variables: variables as Record<string, unknown> },
-    {
-      next: onResult,
-      error: (err) => {
-        live.errors.push(err);
-        live.ended = true;
-      },
-      complete: () => {
-        live.ended = true;
-      },
-    },
-  );
-  return live;
-}
 
 /** graphql-yoga's SSE ("distinct connections"): one POST per subscription, `event: next` blocks until `complete`. */
 function sseSubscribe<T, V>(

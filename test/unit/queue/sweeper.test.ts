@@ -11,7 +11,10 @@ import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
  * The sweep against a real PostgreSQL; only the queue is a stand-in that
  * records what it is given. More due deliveries than one page (1,000), with a
  * page boundary inside a run of equal `nextAttemptAt`, so the keyset paging
- * must neither skip nor repeat a delivery.
+ * must neither skip nor repeat a delivery. Two endpoints' circuits are
+ * open at the sweep's due time (one has ended since, within the grace): their
+ * deliveries wait for a probe. A third's ended longer ago than the grace: its
+ * probe was lost, so the sweep takes them.
  */
 describe("sweepDueDeliveries", () => {
   const GRACE_MS = 60_000;
@@ -25,13 +28,20 @@ describe("sweepDueDeliveries", () => {
     const workspaceId = newId("workspace");
     await db.prisma.workspace.create({ data: { id: workspaceId, name: "w" } });
     const endpointIds = Array.from({ length: 25 }, () => newId("endpoint"));
+    const circuits = [
+      new Date(now.getTime() + GRACE_MS),
+      new Date(now.getTime() - GRACE_MS / 2),
+      new Date(now.getTime() - 2 * GRACE_MS),
+    ];
+    const waitForProbe = (e: number) => e < 2;
     await db.prisma.endpoint.createMany({
-      data: endpointIds.map((id) => ({
+      data: endpointIds.map((id, e) => ({
         id,
         workspaceId,
         url: "https://example.com/h",
         eventTypes: ["*"],
         secret: "whsec_x",
+        circuitOpenUntil: circuits[e] ?? null,
       })),
     });
     const eventIds = Array.from({ length: 100 }, () => newId("event"));
@@ -54,7 +64,7 @@ describe("sweepDueDeliveries", () => {
                   ? ["FAILED", longAgo]
                   : ["PENDING", new Date(now.getTime() - GRACE_MS / 2)];
         const id = newId("delivery");
-        if (n < 2_200) due.push(id);
+        if (n < 2_200 && !waitForProbe(e)) due.push(id);
         return { id, workspaceId, eventId, endpointId, eventType: "email.sent", status, nextAttemptAt };
       }),
     );

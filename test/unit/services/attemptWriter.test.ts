@@ -192,6 +192,19 @@ describe("attemptWriter", () => {
     expect(await db.prisma.deliveryAttempt.count({ where: { deliveryId: d.id } })).toBe(2);
   });
 
+  it("restarts the endpoint's failure count with a success, not with a failure or a test send", async () => {
+    const failuresAfter = async (write: AttemptWrite) => {
+      await db.prisma.endpoint.update({ where: { id: endpointId }, data: { consecutiveFailures: 4 } });
+      await createAttemptWriter(db.prisma).run(write);
+      return (await db.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } })).consecutiveFailures;
+    };
+    const testSend = success(attemptOf(await newDelivery(), true));
+    testSend.attempt.trigger = "TEST";
+    expect(await failuresAfter(retry(attemptOf(await newDelivery(), false), new Date()))).toBe(4);
+    expect(await failuresAfter(testSend)).toBe(4);
+    expect(await failuresAfter(success(attemptOf(await newDelivery(), true)))).toBe(0);
+  });
+
   it("fails only the attempt whose delivery is gone; the rest of its batch is written", async () => {
     const [kept, deleted] = [await newDelivery(), await newDelivery()];
     await db.prisma.delivery.delete({ where: { id: deleted.id } });
@@ -217,9 +230,9 @@ describe("attemptWriter", () => {
       counter.run("ep_missing"),
     ]);
     expect(results).toEqual([
-      { id: endpointId, consecutiveFailures: 8, enabled: true },
-      { id: endpointId, consecutiveFailures: 8, enabled: true },
-      { id: endpointId, consecutiveFailures: 8, enabled: true },
+      { id: endpointId, consecutiveFailures: 8, enabled: true, circuitOpenUntil: null },
+      { id: endpointId, consecutiveFailures: 8, enabled: true, circuitOpenUntil: null },
+      { id: endpointId, consecutiveFailures: 8, enabled: true, circuitOpenUntil: null },
       null,
     ]);
     const stored = await db.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } });

@@ -1,0 +1,103 @@
+import type { Endpoint } from "../db/generated/client.ts";
+import type { Deps } from "../deps.ts";
+import { JOB } from "../queue/queues.ts";
+import { walkDueDeliveries } from "./deliveries.ts";
+
+/**
+ * An endpoint's circuit breaker. After CIRCUIT_FAILURE_THRESHOLD failed
+ * attempts in a row the circuit opens for CIRCUIT_COOLDOWN_MS: scheduled
+ * attempts to the endpoint send nothing and leave their deliveries as they are
+ * (PENDING or RETRYING, due, in the database). A dead receiver then costs one
+ * database read per delivery instead of an attempt, its timeout and a retry
+ * job, and its deliveries use no attempt of their retry schedule while they wait.
+ *
+ * When the cooldown ends, a probe sends the longest-waiting delivery. Any
+ * success closes the circuit and sends every delivery that waited; a failure
+ * opens it again. The sweeper leaves waiting deliveries alone while the
+ * circuit is open, and takes them once it has ended for longer than its grace
+ * (a probe lost with Redis).
+ */
+
+export function isCircuitOpen(endpoint: Pick<Endpoint, "circuitOpenUntil">, now: Date): boolean {
+  return endpoint.circuitOpenUntil !== null && endpoint.circuitOpenUntil > now;
+}
+
+/** Whether a failure count calls for opening the circuit (false while it is open already). */
+export function shouldOpenCircuit(
+  deps: Pick<Deps, "config">,
+  health: { consecutiveFailures: number; circuitOpenUntil: Date | null },
+  now: Date,
+): boolean {
+  const threshold = deps.config.delivery.circuit.failureThreshold;
+  return threshold > 0 && health.consecutiveFailures >= threshold && !isCircuitOpen(health, now);
+}
+
+/**
+ * Opens the circuit unless it is open already; of several workers failing at
+ * once, one opens it, schedules its probe and announces it.
+ */
+export async function openCircuit(deps: Deps, endpointId: string, now = new Date()): Promise<void> {
+  const { cooldownMs } = deps.config.delivery.circuit;
+  const until = new Date(now.getTime() + cooldownMs);
+  const [opened] = await deps.prisma.endpoint.updateManyAndReturn({
+    where: { id: endpointId, OR: [{ circuitOpenUntil: null }, { circuitOpenUntil: { lte: now } }] },
+    data: { circuitOpenUntil: until },
+  });
+  if (!opened) return;
+  await deps.queues.maintenance.add(
+    JOB.probeEndpoint,
+    { endpointId },
+    { delay: cooldownMs, jobId: `probe-${endpointId}-${until.getTime()}` },
+  );
+  deps.logger.warn(
+    { endpointId, consecutiveFailures: opened.consecutiveFailures, until },
+    "endpoint circuit opened: its deliveries wait for a probe",
+  );
+  deps.pubsub.publish("endpoint-updated", opened.workspaceId, opened);
+}
+
+/**
+ * Closes the circuit after a success (or a person's fix), and sends what
+ * waited: the deliveries that were due before the circuit's end. Later ones
+ * were attempted, or are on their way, as usual.
+ */
+export async function closeCircuit(deps: Deps, endpoint: Pick<Endpoint, "id" | "circuitOpenUntil">) {
+  if (endpoint.circuitOpenUntil === null) return;
+  const [closed] = await deps.prisma.endpoint.updateManyAndReturn({
+    where: { id: endpoint.id, circuitOpenUntil: { not: null } },
+    data: { circuitOpenUntil: null, consecutiveFailures: 0 },
+  });
+  if (!closed) return;
+  const released = await releaseWaiting(deps, endpoint.id, endpoint.circuitOpenUntil);
+  deps.logger.info({ endpointId: endpoint.id, released }, "endpoint circuit closed");
+  deps.pubsub.publish("endpoint-updated", closed.workspaceId, closed);
+}
+
+/** Queues the endpoint's unfinished deliveries due by `dueBy` as new batches; returns how many. */
+export function releaseWaiting(deps: Deps, endpointId: string, dueBy: Date): Promise<number> {
+  return walkDueDeliveries(
+    deps.prisma,
+    { dueBy, endpointId },
+    { chunkSize: 1_000, max: Number.POSITIVE_INFINITY },
+    (deliveryIds) => deps.queues.batches.add(deliveryIds),
+  );
+}
+
+/**
+ * The cooldown is over: sends the endpoint's longest-waiting delivery as the
+ * probe. Nothing to do when the circuit closed meanwhile (what waited was
+ * sent) or opened again (a later probe is scheduled).
+ */
+export async function probeCircuit(deps: Deps, endpointId: string, now = new Date()): Promise<void> {
+  const endpoint = await deps.prisma.endpoint.findUnique({
+    where: { id: endpointId },
+    select: { circuitOpenUntil: true },
+  });
+  if (!endpoint?.circuitOpenUntil || isCircuitOpen(endpoint, now)) return;
+  await walkDueDeliveries(
+    deps.prisma,
+    { dueBy: endpoint.circuitOpenUntil, endpointId },
+    { chunkSize: 1, max: 1 },
+    (deliveryIds) => deps.queues.batches.add(deliveryIds),
+  );
+}

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CreateEndpointDocument,
+  GetEndpointDocument,
+  LiveEndpointUpdatesDocument,
+  PublishEventsDocument,
+  UpdateEndpointDocument,
+} from "../generated/graphql.ts";
+import { listDeliveries } from "../support/deliveries.ts";
+import type { GraphqlClient } from "../support/graphql.ts";
+import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
+import { wsClient, wsSubscribe } from "../support/live.ts";
+import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { waitFor } from "../support/wait.ts";
+
+const THRESHOLD = 3;
+const COOLDOWN_MS = 3_000;
+
+/**
+ * An endpoint's circuit breaker, end to end: a real worker, real receivers.
+ * The sweeper's grace is far longer than any test here, so whatever is sent
+ * is sent by the circuit's probe and release, never by a sweep.
+ */
+describe("an endpoint's circuit", () => {
+  let hp: TestHookpost;
+  let client: GraphqlClient;
+  let apiKey: string;
+  const receivers: Receiver[] = [];
+
+  /** A receiver that answers 503 until `recover()`, then 200. */
+  async function flakyReceiver() {
+    let healthy = false;
+    const receiver = await startReceiver(() => ({ status: healthy ? 200 : 503 }));
+    receivers.push(receiver);
+    return { receiver, recover: () => (healthy = true) };
+  }
+
+  async function endpointAt(url: string) {
+    const { createEndpoint } = await client.ok(CreateEndpointDocument, { input: { url, eventTypes: ["*"] } });
+    return createEndpoint.endpoint.id;
+  }
+
+  async function publish(count: number, tag: string): Promise<string[]> {
+    const { publishEvents } = await client.ok(PublishEventsDocument, {
+      inputs: Array.from({ length: count }, (_, n) => ({ type: "email.sent", data: { tag, n } })),
+    });
+    return publishEvents.map((e) => e.id);
+  }
+
+  const endpoint = async (id: string) => (await client.ok(GetEndpointDocument, { id })).endpoint!;
+  /** The circuit's end once it is open, and later than `after` (it opened again). */
+  const circuitOpenAfter = (id: string, after = 0) =>
+    waitFor(async () => {
+      const until = (await endpoint(id)).circuitOpenUntil;
+      return until && Date.parse(until) > after ? Date.parse(until) : null;
+    }, `the circuit of ${id} to open`);
+  const eventIdOf = (body: string) => (JSON.parse(body) as { id: string }).id;
+
+  beforeAll(async () => {
+    hp = await startTestHookpost({
+      env: {
+        CIRCUIT_FAILURE_THRESHOLD: String(THRESHOLD),
+        CIRCUIT_COOLDOWN_MS: String(COOLDOWN_MS),
+        ENDPOINT_FAILURE_THRESHOLD: "0",
+        RETRY_SCHEDULE: Array(8).fill("500ms").join(","),
+        SWEEP_GRACE_MS: "600000",
+      },
+    });
+  });
+  beforeEach(async () => {
+    ({ client, apiKey } = await hp.newWorkspace());
+  });
+  afterAll(async () => {
+    await hp?.stop();
+    await Promise.all(receivers.map((r) => r.close()));
+  });
+
+  it("opens after consecutive failures, sends one probe per cooldown, and sends everything once one succeeds", async () => {
+    const { receiver, recover } = await flakyReceiver();
+    const endpointId = await endpointAt(receiver.url);
+    const ws = wsClient(hp.url, `Bearer ${apiKey}`);
+    const updates = wsSubscribe(ws, LiveEndpointUpdatesDocument, { endpointId });
+    try {
+      await waitFor(() => updates.open, "the subscription");
+      const failing = await publish(THRESHOLD, "failing");
+      const firstEnd = await circuitOpenAfter(endpointId);
+      expect((await endpoint(endpointId)).consecutiveFailures).toBeGreaterThanOrEqual(THRESHOLD);
+      const waiting = await publish(5, "waiting");
+
+      // Nothing reaches the receiver before the circuit's end (the failing deliveries' retries
+      // came due meanwhile); then one probe fails and opens it again.
+      const secondEnd = await circuitOpenAfter(endpointId, firstEnd);
+      const sentBefore = (end: number) => receiver.requests.filter((r) => r.at < end);
+      expect(sentBefore(firstEnd)).toHaveLength(THRESHOLD);
+      const probes = receiver.requests.filter((r) => r.at >= firstEnd && r.at < secondEnd);
+      expect(probes).toHaveLength(1);
+      expect(probes[0]!.at - firstEnd).toBeLessThan(COOLDOWN_MS);
+
+      // The next probe succeeds: the circuit closes and every delivery that waited is sent, once.
+      recover();
+      const all = [...failing, ...waiting];
+      await waitFor(async () => {
+        const rows = await listDeliveries(client, { endpointId });
+        return rows.length === all.length && rows.every((d) => d.status === "SUCCEEDED");
+      }, "every delivery to succeed");
+      const successes = receiver.requests.filter((r) => r.at >= secondEnd).map((r) => eventIdOf(r.body));
+      expect(successes.sort()).toEqual([...all].sort());
+      expect(await endpoint(endpointId)).toMatchObject({ circuitOpenUntil: null, consecutiveFailures: 0 });
+
+      // Dashboards saw it open, open again and close.
+      await waitFor(() => updates.data.length >= 3, "three endpoint updates");
+      expect(updates.errors).toEqual([]);
+      expect(updates.data.map((d) => d.endpointUpdates.circuitOpenUntil)).toEqual([
+        new Date(firstEnd).toISOString(),
+        new Date(secondEnd).toISOString(),
+        null,
+      ]);
+    } finally {
+      updates.stop();
+      await ws.dispose();
+    }
+  });
+
+  it("sends what waited as soon as a person points the endpoint elsewhere", async () => {
+    const { receiver: broken } = await flakyReceiver();
+    const fixed = await startReceiver();
+    receivers.push(fixed);
+    const endpointId = await endpointAt(broken.url);
+    const failing = await publish(THRESHOLD, "failing");
+    await circuitOpenAfter(endpointId);
+    const waiting = await publish(4, "waiting");
+
+    const { updateEndpoint } = await client.ok(UpdateEndpointDocument, {
+      id: endpointId,
+      input: { url: fixed.url },
+    });
+    expect(updateEndpoint).toMatchObject({ circuitOpenUntil: null, consecutiveFailures: 0 });
+    // What waited goes to the new URL; the failing deliveries follow their retry schedule there.
+    // Without the release nothing would send the waiting ones: the circuit's probe finds it
+    // closed, and the sweeper's grace outlasts the test.
+    const all = new Set([...failing, ...waiting]);
+    await waitFor(
+      () => new Set(fixed.requests.map((r) => eventIdOf(r.body))).size === all.size,
+      "every delivery at the new URL",
+    );
+    expect(new Set(fixed.requests.map((r) => eventIdOf(r.body)))).toEqual(all);
+  });
+
+  it("stays closed while failures are fewer than the threshold in a row", async () => {
+    let n = 0;
+    // Every third request fails: never THRESHOLD failures in a row.
+    const receiver = await startReceiver(() => ({ status: n++ % 3 === 2 ? 500 : 200 }));
+    receivers.push(receiver);
+    const endpointId = await endpointAt(receiver.url);
+    for (let i = 0; i < 8; i++) {
+      await publish(1, `one-${i}`);
+      await waitFor(() => receiver.requests.length > i, "the delivery");
+    }
+    await waitFor(async () => {
+      const rows = await listDeliveries(client, { endpointId });
+      return rows.length === 8 && rows.every((d) => d.status === "SUCCEEDED");
+    }, "every delivery to succeed");
+    // More failures than the threshold in all.
+    expect(receiver.requests.filter((_, i) => i % 3 === 2).length).toBeGreaterThanOrEqual(THRESHOLD);
+    expect(await endpoint(endpointId)).toMatchObject({ circuitOpenUntil: null, consecutiveFailures: 0 });
+  });
+});
