@@ -21,6 +21,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     RETRY_SCHEDULE: "100ms,200ms,300ms",
     RETRY_JITTER: "0",
     RETRY_MIN_AFTER_THROTTLE_MS: "0",
+    // Tests of retries, replays and endpoint health follow every attempt; circuit.test.ts turns it on.
+    CIRCUIT_FAILURE_THRESHOLD: "0",
     DELIVERY_TIMEOUT_MS: "2000",
     SWEEP_INTERVAL_MS: "500",
     SWEEP_GRACE_MS: "1000",
