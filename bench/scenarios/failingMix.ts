@@ -13,7 +13,9 @@ const FAILING = ["500", "hang"] as const;
  * stream), two of which fail. The healthy ones get as many events as e2e's
  * single endpoint did, the failing ones ~11% on top; their throughput is
  * compared with e2e's. Failing endpoints are never disabled here
- * (ENDPOINT_FAILURE_THRESHOLD=0 in the bench), so they fail for the whole run.
+ * (ENDPOINT_FAILURE_THRESHOLD=0 in the bench), so they fail for the whole run;
+ * their circuits open as in production (CIRCUIT_FAILURE_THRESHOLD, 10 failures
+ * in a row), after which their deliveries wait for a probe, 30 s later.
  */
 export async function failingMix(ctx: BenchContext, e2ePerS: number): Promise<Row> {
   const healthyTotal = ctx.events;
