@@ -73,13 +73,18 @@ export async function closeCircuit(deps: Deps, endpoint: Pick<Endpoint, "id" | "
   deps.pubsub.publish("endpoint-updated", closed.workspaceId, closed);
 }
 
-/** Queues the endpoint's unfinished deliveries due by `dueBy` as new batches; returns how many. */
-export function releaseWaiting(deps: Deps, endpointId: string, dueBy: Date): Promise<number> {
-  return walkDueDeliveries(
-    deps.prisma,
-    { dueBy, endpointId },
-    { chunkSize: 1_000, max: Number.POSITIVE_INFINITY },
-    (deliveryIds) => deps.queues.batches.add(deliveryIds),
+/**
+ * Queues the endpoint's unfinished deliveries due by `dueBy` as new batches,
+ * longest-waiting first, at most `max`; returns how many.
+ */
+export function releaseWaiting(
+  deps: Deps,
+  endpointId: string,
+  dueBy: Date,
+  max = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  return walkDueDeliveries(deps.prisma, { dueBy, endpointId }, { chunkSize: 1_000, max }, (deliveryIds) =>
+    deps.queues.batches.add(deliveryIds),
   );
 }
 
@@ -94,10 +99,5 @@ export async function probeCircuit(deps: Deps, endpointId: string, now = new Dat
     select: { circuitOpenUntil: true },
   });
   if (!endpoint?.circuitOpenUntil || isCircuitOpen(endpoint, now)) return;
-  await walkDueDeliveries(
-    deps.prisma,
-    { dueBy: endpoint.circuitOpenUntil, endpointId },
-    { chunkSize: 1, max: 1 },
-    (deliveryIds) => deps.queues.batches.add(deliveryIds),
-  );
+  await releaseWaiting(deps, endpointId, endpoint.circuitOpenUntil, 1);
 }
