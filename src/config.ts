@@ -62,6 +62,12 @@ const envSchema = z.object({
 
   HOST: z.string().default("0.0.0.0"),
   PORT: intWith(4000),
+  /**
+   * Where a worker-only process (`hookpost worker`) answers /healthz, /readyz
+   * and /metrics; 0 lets the system pick a free port (it is logged). A
+   * process that also runs the api answers them on PORT.
+   */
+  WORKER_PORT: intWith(4001),
   /** Public base URL, printed at start. */
   PUBLIC_URL: z.string().optional(),
 
@@ -149,7 +155,7 @@ export type Config = Readonly<{
   heapGrowingPercent: number;
   database: { url: string | undefined; dataDir: string; poolMax: number };
   redis: { url: string; prefix: string };
-  http: { host: string; port: number; publicUrl: string | undefined };
+  http: { host: string; port: number; workerPort: number; publicUrl: string | undefined };
   auth: { jwtSecret: string | undefined; jwtWorkspaceClaim: string; bootstrapWorkspace: boolean };
   delivery: {
     timeoutMs: number;
@@ -187,7 +193,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, poolMax: e.DATABASE_POOL_MAX },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
+    http: { host: e.HOST, port: e.PORT, workerPort: e.WORKER_PORT, publicUrl: e.PUBLIC_URL },
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtWorkspaceClaim: e.JWT_WORKSPACE_CLAIM,

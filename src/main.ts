@@ -1,4 +1,5 @@
 import type { Config } from "./config.ts";
+import { type Probe, startHealthServer } from "./http/health.ts";
 import type { Logger } from "./logger.ts";
 import { startWorkers } from "./queue/workers.ts";
 import { openRuntime } from "./runtime.ts";
@@ -10,12 +11,14 @@ export type Role = "api" | "worker";
 /**
  * Runs the api, the worker, or both in this process until stop() (or
  * SIGTERM/SIGINT via runUntilSignal). Shutdown order: unready → close HTTP and
- * sockets → close workers (in-flight jobs finish) → Redis → database.
+ * sockets → close workers (in-flight jobs finish) → a worker's health routes →
+ * Redis → database.
  */
 export async function startHookpost(config: Config, logger: Logger, roles: readonly Role[]) {
   const runtime = await openRuntime(config, logger);
   const { deps } = runtime;
   let ready = false;
+  const probe: Probe = { ready: () => ready, redisPing: runtime.redisPing };
 
   if (config.auth.bootstrapWorkspace) {
     const created = await bootstrapWorkspace(deps.prisma);
@@ -28,12 +31,11 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
 
   // Loaded only for the api role: a worker-only process never builds the GraphQL schema (~90 MB).
   const app = roles.includes("api")
-    ? (await import("./http/server.ts")).buildApp(deps, createAuthenticator(deps.prisma, config), {
-        ready: () => ready,
-        redisPing: runtime.redisPing,
-      })
+    ? (await import("./http/server.ts")).buildApp(deps, createAuthenticator(deps.prisma, config), probe)
     : null;
   const port = app ? await app.start(config.http.port, config.http.host) : null;
+  // Listening before taking jobs: a port already in use stops the process before any attempt starts.
+  const health = app ? null : await startHealthServer(deps, probe, config.http.workerPort, config.http.host);
   const workers = roles.includes("worker") ? startWorkers(deps) : null;
   ready = true;
   if (port !== null) {
@@ -42,7 +44,7 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
       `http://${config.http.host === "0.0.0.0" ? "localhost" : config.http.host}:${port}`;
     logger.info({ port, roles }, `Hookpost listening: GraphQL and GraphiQL at ${base}/graphql`);
   } else {
-    logger.info({ roles }, "Hookpost worker running");
+    logger.info({ roles, port: health?.port }, "Hookpost worker running: /healthz, /readyz, /metrics");
   }
 
   let stopped: Promise<void> | null = null;
@@ -54,6 +56,8 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
         ready = false;
         await app?.stop();
         await workers?.close();
+        // Answers probes until the workers have drained, so a long drain does not look like a hang.
+        await health?.stop();
         await runtime.close();
         logger.info("Hookpost stopped");
       })();

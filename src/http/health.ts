@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Deps } from "../deps.ts";
 import { renderMetrics } from "../metrics.ts";
 
@@ -36,6 +37,32 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
         const ok = Object.values(checks).every((v) => v === "ok");
         json(res, ok ? 200 : 503, { status: ok ? "ok" : "unavailable", checks });
       });
+    },
+  };
+}
+
+/**
+ * The health routes alone, for a worker-only process: orchestrators probe it
+ * and Prometheus scrapes its delivery attempts like an api's. Resolves once
+ * it listens, with the port it got.
+ */
+export async function startHealthServer(deps: Deps, probe: Probe, port: number, host: string) {
+  const routes = healthRoutes(deps, probe);
+  const server = createServer((req, res) => {
+    const route = routes[(req.url ?? "").split("?")[0] ?? ""];
+    if (route) route(req, res);
+    else json(res, 404, { status: "not found" });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    async stop(): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
     },
   };
 }

@@ -7,6 +7,7 @@ import { eventBody } from "../delivery/payload.ts";
 import { buildSignedHeaders } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
+import { observeAttempt } from "../metrics.ts";
 import { USER_AGENT } from "../version.ts";
 import {
   type AttemptWrite,
@@ -127,6 +128,7 @@ export async function deliverAttempt(
     custom: delivery.endpoint.headers as Record<string, string>,
   });
   const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
+  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
   const recorded = await recordAttempt(deps, delivery, trigger, !opts.trigger, startedAt, headers, result);
   return recorded ?? RELOAD;
 }

@@ -291,6 +291,44 @@ describe("live feed across api and worker processes", { timeout: 4 * OUTCOME_TIM
     expect(bUpdates.data).toEqual([]);
   });
 
+  it("has the worker process report its own attempts on /metrics, as the delivery log counts them", async () => {
+    const worker = processes.find((p) => p.role === "worker")!;
+    expect((await fetch(`${worker.base}/readyz`)).status).toBe(200);
+    const attemptsIn = async (base: string) => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const count = (result: string) =>
+        Number(
+          new RegExp(`^hookpost_delivery_attempts_total\\{result="${result}"\\} (\\d+)$`, "m").exec(
+            text,
+          )?.[1],
+        );
+      return { success: count("success"), failure: count("failure") };
+    };
+    // Two failed attempts and a success of its own, on top of the earlier tests' (every one the worker's).
+    await a.api.ok(CreateEndpointDocument, {
+      input: { url: `${receiver.url}/flaky/metrics`, eventTypes: ["email.opened"] },
+    });
+    await a.api.ok(PublishEventDocument, { input: { type: "email.opened", data: { to: "m@example.com" } } });
+    const logged = async () => {
+      const rows = await db.prisma.deliveryAttempt.groupBy({ by: ["succeeded"], _count: true });
+      const of = (succeeded: boolean) => rows.find((r) => r.succeeded === succeeded)?._count ?? 0;
+      return { success: of(true), failure: of(false) };
+    };
+    let reported = await attemptsIn(worker.base);
+    await until(async () => {
+      reported = await attemptsIn(worker.base);
+      const inLog = await logged();
+      return (
+        inLog.failure >= 2 &&
+        inLog.success >= 1 &&
+        reported.success === inLog.success &&
+        reported.failure === inLog.failure
+      );
+    }, "the worker's counters to match the delivery log");
+    // An api process sends nothing, so it counts nothing.
+    expect(await attemptsIn(api1.base)).toEqual({ success: 0, failure: 0 });
+  });
+
   it("reports a replay's progress, counts rising, until it is COMPLETED; only to its own workspace", async () => {
     const holding = await startHoldingReceiver();
     try {

@@ -16,6 +16,8 @@ export type HookpostProcess = {
   pid: number;
   /** The api's /graphql URL (null for a worker). */
   url: string | null;
+  /** Where either answers /healthz, /readyz and /metrics. */
+  base: string;
   /** Everything the process wrote (stdout and stderr), for printing when a test fails. */
   logs(): string;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with how it ended. */
@@ -62,18 +64,17 @@ export async function freePort(): Promise<number> {
 
 /**
  * Runs `hookpost api` or `hookpost worker` as a real child process, as in
- * production, and waits until it is up: an api answers /readyz, a worker
- * says it runs. `env` is added to this process's environment (use testEnv()
- * plus DATABASE_URL); logs are kept at info level in a buffer, and also
- * written to `opts.echo` when given. `opts.nodeArgs` go to node (e.g.
- * `--cpu-prof`).
+ * production, and waits until it is up (answers /readyz). `env` is added to
+ * this process's environment (use testEnv() plus DATABASE_URL); logs are kept
+ * at info level in a buffer, and also written to `opts.echo` when given.
+ * `opts.nodeArgs` go to node (e.g. `--cpu-prof`).
  */
 export async function spawnHookpost(
   role: "api" | "worker",
   env: Record<string, string>,
   opts: { nodeArgs?: readonly string[]; echo?: NodeJS.WritableStream } = {},
 ): Promise<HookpostProcess> {
-  const port = role === "api" ? await freePort() : null;
+  const port = await freePort();
   const child = spawn(process.execPath, await hookpostArgs(role, opts.nodeArgs), {
     cwd: REPO,
     env: {
@@ -81,7 +82,7 @@ export async function spawnHookpost(
       ...PRODUCTION_ENV,
       ...env,
       LOG_LEVEL: "info",
-      ...(port ? { PORT: String(port) } : {}),
+      [role === "api" ? "PORT" : "WORKER_PORT"]: String(port),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -104,12 +105,12 @@ export async function spawnHookpost(
   const proc: HookpostProcess = {
     role,
     pid: child.pid!,
-    url: port ? `http://127.0.0.1:${port}/graphql` : null,
+    url: role === "api" ? `http://127.0.0.1:${port}/graphql` : null,
+    base: `http://127.0.0.1:${port}`,
     logs: () => output,
     stop: (graceMs = 10_000) => stopChild(child, exited, graceMs),
   };
   const isUp = async () => {
-    if (!port) return output.includes("Hookpost worker running");
     const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
     await res?.body?.cancel();
     return res?.status === 200;
