@@ -7,9 +7,10 @@ import { walkDueDeliveries } from "./deliveries.ts";
  * An endpoint's circuit breaker. After CIRCUIT_FAILURE_THRESHOLD failed
  * attempts in a row the circuit opens for CIRCUIT_COOLDOWN_MS: scheduled
  * attempts to the endpoint send nothing and leave their deliveries as they are
- * (PENDING or RETRYING, due, in the database). A dead receiver then costs one
- * database read per delivery instead of an attempt, its timeout and a retry
- * job, and its deliveries use no attempt of their retry schedule while they wait.
+ * (PENDING or RETRYING, due, in the database). A publish does not even
+ * enqueue new deliveries to it (src/services/eventInserts.ts), and a retry
+ * that comes due costs one database read instead of an attempt, its timeout
+ * and a retry job; no delivery uses an attempt of its schedule while it waits.
  *
  * When the cooldown ends, a probe sends the longest-waiting delivery. Any
  * success closes the circuit and sends every delivery that waited; a failure

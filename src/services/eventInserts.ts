@@ -26,7 +26,10 @@ export function deliveryIdSql(now: Date, eventId: Prisma.Sql, endpointId: Prisma
  *
  * An event whose idempotency key (or id) is already taken is skipped
  * (ON CONFLICT DO NOTHING) together with its deliveries. Returns the ids of
- * the events and of the deliveries inserted.
+ * the events inserted and of the deliveries to enqueue now: every one
+ * inserted except those of endpoints whose circuit is open, which wait in the
+ * database for its probe (src/services/circuit.ts) instead of going to a
+ * worker only to be put back.
  */
 export async function insertEventsAndDeliveries(
   prisma: Db,
@@ -34,7 +37,7 @@ export async function insertEventsAndDeliveries(
   now: Date,
   /** Each with its id set. */
   events: readonly Prisma.EventCreateManyInput[],
-): Promise<{ eventIds: Set<string>; deliveryIds: string[] }> {
+): Promise<{ eventIds: Set<string>; deliveryIdsToEnqueue: string[] }> {
   const at = now.toISOString();
   const rows = await queryRows<{ id: string; event: boolean }>(
     prisma,
@@ -63,12 +66,15 @@ export async function insertEventsAndDeliveries(
       JOIN ${receivingFiltersSql("r")} ON r.type = v.type
       JOIN "Endpoint" n ON n."workspaceId" = ${workspaceId} AND n.enabled
         AND ${endpointAdmitsSql("n", Prisma.sql`r.filters`, Prisma.sql`v.stream`)}
-      RETURNING "id"
+      RETURNING "id", "endpointId"
     )
-    SELECT "id", false AS "event" FROM delivered UNION ALL SELECT "id", true FROM inserted`,
+    SELECT "id", false AS "event" FROM delivered
+    WHERE "endpointId" NOT IN (SELECT "id" FROM "Endpoint"
+      WHERE "workspaceId" = ${workspaceId} AND "circuitOpenUntil" > ${at}::timestamp(3))
+    UNION ALL SELECT "id", true FROM inserted`,
   );
   return {
     eventIds: new Set(rows.filter((row) => row.event).map((row) => row.id)),
-    deliveryIds: rows.filter((row) => !row.event).map((row) => row.id),
+    deliveryIdsToEnqueue: rows.filter((row) => !row.event).map((row) => row.id),
   };
 }

@@ -62,7 +62,8 @@ export async function publishEvents(
 
 /**
  * Writes events and one PENDING delivery per matching endpoint in one
- * statement, then enqueues the deliveries. If enqueueing fails (Redis down)
+ * statement, then enqueues the deliveries (but those waiting for an open
+ * circuit). If enqueueing fails (Redis down)
  * the events are still accepted: the sweeper enqueues due deliveries that
  * Redis does not hold, so nothing accepted is lost.
  *
@@ -91,7 +92,7 @@ export async function recordEvents(
   const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows);
   // The deliveries are committed: enqueueing them and looking up skipped events need not wait for each other.
   const [, events] = await Promise.all([
-    enqueueDeliveries(deps, inserted.deliveryIds),
+    enqueueDeliveries(deps, inserted.deliveryIdsToEnqueue),
     resolveEvents(deps, workspaceId, rows, inserted.eventIds),
   ]);
   return events;

@@ -38,14 +38,16 @@ describe("insertEventsAndDeliveries", () => {
     const events = [event(), event("k-1")];
     const ids = await insertEventsAndDeliveries(db.prisma, workspaceId, now, events);
     expect(ids.eventIds).toEqual(new Set(events.map((e) => e.id)));
-    const deliveries = await db.prisma.delivery.findMany({ where: { id: { in: ids.deliveryIds } } });
+    const deliveries = await db.prisma.delivery.findMany({ where: { id: { in: ids.deliveryIdsToEnqueue } } });
     expect(deliveries.map((d) => `${d.eventId} ${d.endpointId}`).sort()).toEqual(
       events.flatMap((e) => endpointIds.map((endpointId) => `${e.id} ${endpointId}`)).sort(),
     );
     // ULIDs of the publish's time, like every other id.
-    for (const id of ids.deliveryIds) expect(id).toMatch(/^dlv_[0-9A-HJKMNP-TV-Z]{26}$/);
+    for (const id of ids.deliveryIdsToEnqueue) expect(id).toMatch(/^dlv_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(
-      ids.deliveryIds.every((id) => id.slice(0, 14) === newId("delivery", now.getTime()).slice(0, 14)),
+      ids.deliveryIdsToEnqueue.every(
+        (id) => id.slice(0, 14) === newId("delivery", now.getTime()).slice(0, 14),
+      ),
     ).toBe(true);
 
     const stored = await db.prisma.event.findUniqueOrThrow({ where: { id: events[1]!.id } });
@@ -75,7 +77,7 @@ describe("insertEventsAndDeliveries", () => {
     const fresh = event();
     const events = [again, ...twiceInOneCall, fresh];
     const ids = await insertEventsAndDeliveries(db.prisma, workspaceId, new Date(), events);
-    expect(ids.deliveryIds).toHaveLength(4); // the first k-3 event and the fresh one, two endpoints each
+    expect(ids.deliveryIdsToEnqueue).toHaveLength(4); // the first k-3 event and the fresh one, two endpoints each
     expect(ids.eventIds).toEqual(new Set([twiceInOneCall[0]!.id, fresh.id]));
     expect(await db.prisma.event.count({ where: { id: { in: events.map((e) => e.id) } } })).toBe(2);
     expect(await db.prisma.delivery.count({ where: { eventId: again.id } })).toBe(0);
@@ -131,7 +133,7 @@ describe("insertEventsAndDeliveries", () => {
       idempotencyKey: null,
     }));
     const ids = await insertEventsAndDeliveries(db.prisma, ws, new Date(), events);
-    const stored = await db.prisma.delivery.findMany({ where: { id: { in: ids.deliveryIds } } });
+    const stored = await db.prisma.delivery.findMany({ where: { id: { in: ids.deliveryIdsToEnqueue } } });
     const expected = events.flatMap((e) =>
       endpoints
         .filter(
@@ -152,5 +154,34 @@ describe("insertEventsAndDeliveries", () => {
     });
     expect(actual.sort()).toEqual(expected.sort());
     expect(expected.length).toBeGreaterThan(10);
+  });
+
+  it("stores the deliveries of an endpoint whose circuit is open, but leaves them to its probe", async () => {
+    const ws = newId("workspace");
+    await db.prisma.workspace.create({ data: { id: ws, name: "c" } });
+    const now = new Date();
+    const circuits = {
+      closed: null,
+      open: new Date(now.getTime() + 30_000),
+      ended: new Date(now.getTime() - 1),
+    };
+    const endpoints = Object.entries(circuits).map(([name, circuitOpenUntil]) => ({
+      id: newId("endpoint"),
+      workspaceId: ws,
+      url: `https://example.com/${name}`,
+      secret: "whsec_x",
+      eventTypes: ["*"],
+      circuitOpenUntil,
+    }));
+    await db.prisma.endpoint.createMany({ data: endpoints });
+    const published = { ...event(), workspaceId: ws };
+    const ids = await insertEventsAndDeliveries(db.prisma, ws, now, [published]);
+
+    const stored = await db.prisma.delivery.findMany({ where: { eventId: published.id } });
+    expect(stored.map((d) => d.status)).toEqual(["PENDING", "PENDING", "PENDING"]);
+    const toEnqueue = stored.filter((d) => ids.deliveryIdsToEnqueue.includes(d.id)).map((d) => d.endpointId);
+    // An ended circuit not yet probed lets its deliveries through, as a worker would.
+    expect(toEnqueue.sort()).toEqual([endpoints[0]!.id, endpoints[2]!.id].sort());
+    expect(ids.deliveryIdsToEnqueue).toHaveLength(2);
   });
 });
