@@ -386,7 +386,8 @@ function parseSchema(text: string) {
           name: `${model}_${parts.map((p) => p[1]).join("_")}_${unique ? "key" : "idx"}`,
           unique,
           columns: parts.map((p) => `${p[1]}${p[2] ? " DESC" : ""}`),
-          where: index[3] ?? null,
+          // A Prisma string literal: its escapes (\" for a quoted identifier) are JSON's.
+          where: index[3] === undefined ? null : (JSON.parse(`"${index[3]}"`) as string),
         });
       }
     }
