@@ -51,7 +51,12 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
           payload: { n },
           occurredAt: now,
         };
-        const { deliveryIdsToEnqueue: deliveryIds } = await insertEventsAndDeliveries(prisma, "ws_embedded", now, [event]);
+        const { deliveryIdsToEnqueue: deliveryIds } = await insertEventsAndDeliveries(
+          prisma,
+          "ws_embedded",
+          now,
+          [event],
+        );
         expect(deliveryIds).toHaveLength(1);
         const delivery = await loader.run(deliveryIds[0]!);
         expect(delivery).toMatchObject({ eventId: event.id, status: "PENDING", event: { payload: { n } } });
