@@ -3,7 +3,7 @@ import { cpuPer, measureCpu } from "../cpu.ts";
 import type { Row } from "../report.ts";
 import { benchEvent, publishOpenLoop, quantile } from "../workload.ts";
 import type { BenchContext } from "./context.ts";
-import { latenciesMs, publishAndAwait, until, vacuumBeforeMeasuring } from "./measure.ts";
+import { latenciesMs, publishAndAwait, settleDatabase, until } from "./measure.ts";
 
 /**
  * Throughput end to end: events published through the GraphQL api, each
@@ -24,7 +24,7 @@ export async function e2e(ctx: BenchContext, ceilingPerS: number): Promise<Row> 
       Array.from({ length: warmup }, () => benchEvent()),
       { label: "e2e", expected: warmup },
     );
-    await vacuumBeforeMeasuring(ctx);
+    await settleDatabase(ctx);
     ctx.progress(`e2e: publishing ${total} events`);
     const cpuUsed = await measureCpu(ctx.cpu);
     const run = await publishAndAwait(

@@ -2,7 +2,7 @@ import { cpuPer, measureCpu } from "../cpu.ts";
 import type { Row } from "../report.ts";
 import { benchEvent } from "../workload.ts";
 import type { BenchContext } from "./context.ts";
-import { publishAndAwait, until, vacuumBeforeMeasuring } from "./measure.ts";
+import { publishAndAwait, settleDatabase, until } from "./measure.ts";
 
 const HEALTHY = 18;
 /** 10% of the endpoints: one answers 500, one never answers (the delivery timeout ends each attempt). */
@@ -35,7 +35,7 @@ export async function failingMix(ctx: BenchContext, e2ePerS: number): Promise<Ro
     }
     ctx.progress("failing-mix: warming up");
     await publishAndAwait(ctx, api, events(endpoints.length * 5), { label: "mix", expected: HEALTHY * 5 });
-    await vacuumBeforeMeasuring(ctx);
+    await settleDatabase(ctx);
     ctx.progress(
       `failing-mix: ${rounds * endpoints.length} events, ${rounds * FAILING.length} to failing endpoints`,
     );

@@ -36,14 +36,23 @@ export async function publishAndAwait(
 }
 
 /**
- * VACUUM (ANALYZE) the bench's database right before a throughput
- * measurement. Without it a scenario pays for autovacuum cleaning up after
- * the scenarios run before it: failing-mix, compared with e2e, ran on tables
- * that e2e, e2e-latency and fanout had left 100,000 dead and new rows in.
+ * Puts PostgreSQL in the same state before each throughput measurement, so
+ * that one scenario compares with another. VACUUM (ANALYZE): otherwise a
+ * scenario pays for autovacuum cleaning up after the ones before it. Then a
+ * CHECKPOINT: the bench writes about 6 KB of WAL per delivery, and PostgreSQL
+ * starts a checkpoint every ~540 MB of it (max_wal_size 1 GB), about every
+ * 25 s, which writes out thousands of pages while it lasts. Started here, the
+ * next one is unlikely to fall inside the measured window; started anywhere,
+ * it fell in some scenarios' windows and not in others'. A role that may not
+ * checkpoint (PostgreSQL 15: superuser or pg_checkpoint) only vacuums.
  */
-export async function vacuumBeforeMeasuring(ctx: BenchContext): Promise<void> {
-  ctx.progress("vacuuming the database");
-  await ctx.stack.db.prisma.$executeRawUnsafe("VACUUM (ANALYZE)");
+export async function settleDatabase(ctx: BenchContext): Promise<void> {
+  const { prisma } = ctx.stack.db;
+  ctx.progress("vacuuming and checkpointing the database");
+  await prisma.$executeRawUnsafe("VACUUM (ANALYZE)");
+  await prisma.$executeRawUnsafe("CHECKPOINT").catch((err: Error) => {
+    ctx.progress(`no checkpoint before measuring: ${err.message}`);
+  });
 }
 
 /** When each event was first received (a retry or duplicate receives it again). */
