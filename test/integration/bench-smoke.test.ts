@@ -41,9 +41,9 @@ describe("npm run bench -- --quick", () => {
       "ceiling",
       "quiet",
       "e2e",
+      "failing-mix",
       "e2e-latency",
       "fanout",
-      "failing-mix",
       "soak",
       "worker-rss",
     ]);
