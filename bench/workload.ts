@@ -46,13 +46,15 @@ export async function publishInBatches(
  * Open-loop load: every `tickMs` it publishes the events due by then, without
  * waiting for earlier publishes, so a slow system cannot slow the load down
  * (no coordinated omission). Each event's send time is its scheduled tick,
- * not the moment the request actually left.
+ * not the moment the request actually left. Resolves with each event's send
+ * time and, per event, how long its publishEvents took to answer from then.
  */
 export async function publishOpenLoop(
   api: BenchApi,
   opts: { ratePerS: number; seconds: number; tickMs: number; event: () => EventInput },
-): Promise<Map<string, number>> {
+): Promise<{ scheduledAt: Map<string, number>; publishMs: number[] }> {
   const scheduledAt = new Map<string, number>();
+  const publishMs: number[] = [];
   const inFlight: Promise<void>[] = [];
   const start = epochMs();
   const ticks = Math.round((opts.seconds * 1_000) / opts.tickMs);
@@ -66,12 +68,16 @@ export async function publishOpenLoop(
     const batch = Array.from({ length: count }, opts.event);
     inFlight.push(
       api.publishEvents(batch).then((ids) => {
-        for (const id of ids) scheduledAt.set(id, at);
+        const answeredIn = epochMs() - at;
+        for (const id of ids) {
+          scheduledAt.set(id, at);
+          publishMs.push(answeredIn);
+        }
       }),
     );
   }
   await Promise.all(inFlight);
-  return scheduledAt;
+  return { scheduledAt, publishMs };
 }
 
 /** The q-quantile (0–1) of `values`, by nearest rank. */
