@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Deps } from "../deps.ts";
 import { renderMetrics } from "../metrics.ts";
+import { listen } from "./listen.ts";
 
 /** What /readyz reports on; false while shutting down so load balancers stop sending. */
 export type Probe = { ready(): boolean; redisPing(): Promise<unknown> };
@@ -11,6 +11,17 @@ type Route = (req: IncomingMessage, res: ServerResponse) => void;
 function json(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
+}
+
+/** Answers the request if one of `routes` is its path (whatever its query); false if none is. */
+export function serveRoute(
+  routes: Record<string, Route>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
+  const route = routes[(req.url ?? "").split("?")[0] ?? ""];
+  route?.(req, res);
+  return route !== undefined;
 }
 
 export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
@@ -49,16 +60,10 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
 export async function startHealthServer(deps: Deps, probe: Probe, port: number, host: string) {
   const routes = healthRoutes(deps, probe);
   const server = createServer((req, res) => {
-    const route = routes[(req.url ?? "").split("?")[0] ?? ""];
-    if (route) route(req, res);
-    else json(res, 404, { status: "not found" });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
+    if (!serveRoute(routes, req, res)) json(res, 404, { status: "not found" });
   });
   return {
-    port: (server.address() as AddressInfo).port,
+    port: await listen(server, port, host),
     async stop(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

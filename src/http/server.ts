@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { execute, subscribe } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
@@ -9,7 +8,8 @@ import type { Deps } from "../deps.ts";
 import type { Context } from "../schema/builder.ts";
 import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
-import { healthRoutes, type Probe } from "./health.ts";
+import { healthRoutes, type Probe, serveRoute } from "./health.ts";
+import { listen } from "./listen.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
@@ -48,11 +48,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
   const routes = healthRoutes(deps, probe);
   const eventStreams = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
-    const route = routes[(req.url ?? "").split("?")[0] ?? ""];
-    if (route) {
-      route(req, res);
-      return;
-    }
+    if (serveRoute(routes, req, res)) return;
     if (wantsEventStream(req)) {
       eventStreams.add(res);
       res.once("close", () => eventStreams.delete(res));
@@ -111,13 +107,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     get stopping() {
       return stopping;
     },
-    async start(port: number, host = "127.0.0.1"): Promise<number> {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => resolve());
-      });
-      return (server.address() as AddressInfo).port;
-    },
+    start: (port: number, host = "127.0.0.1"): Promise<number> => listen(server, port, host),
     /**
      * Stops accepting, closes live sockets (1001 Going Away) and SSE streams,
      * and waits for in-flight requests. Subscriptions are cut, not completed,

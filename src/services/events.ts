@@ -63,9 +63,9 @@ export async function publishEvents(
 /**
  * Writes events and one PENDING delivery per matching endpoint in one
  * statement, then enqueues the deliveries (but those waiting for an open
- * circuit). If enqueueing fails (Redis down)
- * the events are still accepted: the sweeper enqueues due deliveries that
- * Redis does not hold, so nothing accepted is lost.
+ * circuit). If enqueueing fails (Redis down) the events are still accepted:
+ * the sweeper enqueues due deliveries that Redis does not hold, so nothing
+ * accepted is lost.
  *
  * An idempotency key seen before returns the event stored under it and
  * delivers nothing new — also when two publishes race (ON CONFLICT DO NOTHING).
