@@ -1,5 +1,6 @@
 import type { Config } from "./config.ts";
-import { type Probe, startHealthServer } from "./http/health.ts";
+import { type HealthServer, type Probe, startHealthServer } from "./http/health.ts";
+import type { App } from "./http/server.ts";
 import type { Logger } from "./logger.ts";
 import { startWorkers } from "./queue/workers.ts";
 import { openRuntime } from "./runtime.ts";
@@ -20,22 +21,31 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   let ready = false;
   const probe: Probe = { ready: () => ready, redisPing: runtime.redisPing };
 
-  if (config.auth.bootstrapWorkspace) {
-    const created = await bootstrapWorkspace(deps.prisma);
-    if (created) {
-      process.stdout.write(
-        `\nCreated workspace ${created.workspaceId}. Its API key (shown once, keep it):\n\n  ${created.apiKey}\n\n`,
-      );
+  let app: App | null = null;
+  let port: number | null = null;
+  let health: HealthServer | null = null;
+  try {
+    if (config.auth.bootstrapWorkspace) {
+      const created = await bootstrapWorkspace(deps.prisma);
+      if (created) {
+        process.stdout.write(
+          `\nCreated workspace ${created.workspaceId}. Its API key (shown once, keep it):\n\n  ${created.apiKey}\n\n`,
+        );
+      }
     }
+    // Loaded only for the api role: a worker-only process never builds the GraphQL schema (~90 MB).
+    app = roles.includes("api")
+      ? (await import("./http/server.ts")).buildApp(deps, createAuthenticator(deps.prisma, config), probe)
+      : null;
+    port = app ? await app.start(config.http.port, config.http.host) : null;
+    // Listening before taking jobs: a port already in use stops the start before any attempt.
+    health = app ? null : await startHealthServer(deps, probe, config.http.workerPort, config.http.host);
+  } catch (err) {
+    // Nothing takes work yet: what is open closes, so a caller that goes on (a test, a retry) holds nothing.
+    await app?.stop();
+    await runtime.close();
+    throw err;
   }
-
-  // Loaded only for the api role: a worker-only process never builds the GraphQL schema (~90 MB).
-  const app = roles.includes("api")
-    ? (await import("./http/server.ts")).buildApp(deps, createAuthenticator(deps.prisma, config), probe)
-    : null;
-  const port = app ? await app.start(config.http.port, config.http.host) : null;
-  // Listening before taking jobs: a port already in use stops the process before any attempt starts.
-  const health = app ? null : await startHealthServer(deps, probe, config.http.workerPort, config.http.host);
   const workers = roles.includes("worker") ? startWorkers(deps) : null;
   ready = true;
   if (port !== null) {

@@ -72,6 +72,8 @@ export async function startHealthServer(deps: Deps, probe: Probe, port: number, 
   };
 }
 
+export type HealthServer = Awaited<ReturnType<typeof startHealthServer>>;
+
 async function checkReady(deps: Deps, probe: Probe): Promise<Record<string, string>> {
   const timeout = (ms: number) =>
     new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref());

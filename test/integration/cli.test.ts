@@ -1,14 +1,19 @@
 import { execFile } from "node:child_process";
+import { createServer } from "node:http";
 import { promisify } from "node:util";
+import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.ts";
+import { listen } from "../../src/http/listen.ts";
 import { createLogger } from "../../src/logger.ts";
 import { startHookpost } from "../../src/main.ts";
+import { listeningChannel } from "../../src/pubsub/topics.ts";
 import { ListEndpointsDocument } from "../generated/graphql.ts";
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { graphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost, testEnv } from "../support/hookpost.ts";
 import { deleteRedisKeys } from "../support/redis.ts";
+import { waitFor } from "../support/wait.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -73,5 +78,28 @@ describe("first start on an empty database", () => {
     const again = await startHookpost(config, createLogger(config), ["api"]);
     stops.push(again.stop);
     expect(await db.prisma.workspace.count()).toBe(1);
+  });
+
+  it("a worker whose WORKER_PORT is taken does not start, and closes what it opened", async () => {
+    const taken = createServer();
+    const port = await listen(taken, 0, "127.0.0.1");
+    try {
+      const config = loadConfig(testEnv({ DATABASE_URL: db.url, WORKER_PORT: String(port) }));
+      cleanups.push(() => deleteRedisKeys(config.redis.url, config.redis.prefix));
+      await expect(startHookpost(config, createLogger(config), ["worker"])).rejects.toThrow(/EADDRINUSE/);
+      // Its Redis connections were open (the live feed had subscribed to its announcements channel):
+      // a connection left open would keep that subscription, and the process, alive.
+      const redis = new Redis(config.redis.url);
+      try {
+        const channel = listeningChannel(config.redis.prefix);
+        const subscribers = async () =>
+          Number(((await redis.pubsub("NUMSUB", channel)) as [string, number])[1]);
+        await waitFor(async () => (await subscribers()) === 0, "its subscription to end");
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
