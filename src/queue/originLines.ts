@@ -24,7 +24,7 @@ export type OriginLines = {
   join(url: string, deliveryId: string): boolean;
   /** Whether a delivery waits in a line here. */
   has(deliveryId: string): boolean;
-  /** Starts the first delivery of every line whose origin has a free connection. */
+  /** Starts the first deliveries of every line whose origin has a free connection. */
   pump(): void;
   /** Starts no more and returns every delivery still waiting, first first. */
   close(): string[];
@@ -38,6 +38,8 @@ export function createOriginLines(opts: {
   isSaturated(origin: string): boolean;
   /** Runs the attempt of a delivery taken from a line; settles once it is over. */
   start(deliveryId: string): Promise<void>;
+  /** Deliveries per origin taken from its line and not yet admitted (or ended). */
+  startsAtOnce: number;
   /** Deliveries waiting at most, over all origins; a full process defers more through Redis. */
   maxWaiting: number;
   /**
@@ -56,7 +58,8 @@ export function createOriginLines(opts: {
   let heldAt = 0;
   /** Deliveries taken from a line and not yet admitted (or ended), by id, with their origin. */
   const starting = new Map<string, string>();
-  const startingOrigins = new Set<string>();
+  /** How many of `starting` each origin has. */
+  const startingPerOrigin = new Map<string, number>();
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
 
@@ -72,7 +75,9 @@ export function createOriginLines(opts: {
     const origin = starting.get(deliveryId);
     if (origin === undefined) return;
     starting.delete(deliveryId);
-    startingOrigins.delete(origin);
+    const left = (startingPerOrigin.get(origin) ?? 1) - 1;
+    if (left > 0) startingPerOrigin.set(origin, left);
+    else startingPerOrigin.delete(origin);
     // The admitted attempt has taken its connection by the time this runs.
     queueMicrotask(pump);
   };
@@ -80,14 +85,17 @@ export function createOriginLines(opts: {
   function pump() {
     if (closed) return;
     for (const [origin, line] of lines) {
-      if (startingOrigins.has(origin) || opts.isSaturated(origin)) continue;
-      const deliveryId = line.keys().next().value as string;
-      line.delete(deliveryId);
+      let count = startingPerOrigin.get(origin) ?? 0;
+      if (count >= opts.startsAtOnce || opts.isSaturated(origin)) continue;
+      for (const deliveryId of line.keys()) {
+        line.delete(deliveryId);
+        originOfWaiting.delete(deliveryId);
+        starting.set(deliveryId, origin);
+        startingPerOrigin.set(origin, ++count);
+        void opts.start(deliveryId).finally(() => started(deliveryId));
+        if (count >= opts.startsAtOnce) break;
+      }
       if (line.size === 0) lines.delete(origin);
-      originOfWaiting.delete(deliveryId);
-      starting.set(deliveryId, origin);
-      startingOrigins.add(origin);
-      void opts.start(deliveryId).finally(() => started(deliveryId));
     }
     if (originOfWaiting.size === 0 && timer) {
       clearInterval(timer);

@@ -24,6 +24,15 @@ const BATCHES_AT_ONCE = 8;
 /** Deliveries a worker process keeps waiting for slow origins (ids only); more are deferred through Redis. */
 const MAX_WAITING_FOR_ORIGINS = 10_000;
 
+/**
+ * Deliveries per origin that a line starts at once (each loads its delivery
+ * before it is admitted): enough that a recovered origin's line drains at
+ * thousands a second, few enough beside its connections
+ * (src/delivery/httpSender.ts) that a line never queues many requests behind
+ * a receiver that is still slow.
+ */
+const STARTS_AT_ONCE_PER_ORIGIN = 32;
+
 /** A delivery already in flight in this process runs again once that attempt is over. */
 const IN_FLIGHT_HERE: DispatchResult = { kind: "deferred", delayMs: 1_000 };
 
@@ -58,6 +67,7 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
   const lines = createOriginLines({
     isSaturated: (origin) => deps.sender.isSaturated(origin),
     maxWaiting: MAX_WAITING_FOR_ORIGINS,
+    startsAtOnce: STARTS_AT_ONCE_PER_ORIGIN,
     // Often enough that none is due for longer than the sweeper's grace while it waits here.
     holdEveryMs: deps.config.sweeper.graceMs / 3,
     hold: (deliveryIds) =>

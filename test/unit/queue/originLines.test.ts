@@ -10,7 +10,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Lines over a fake sender: `saturated` holds the origins whose connections
  * are all busy; `held` records each call to hold.
  */
-function linesOver(opts: { maxWaiting?: number; holdEveryMs?: number } = {}) {
+function linesOver(opts: { maxWaiting?: number; holdEveryMs?: number; startsAtOnce?: number } = {}) {
   const saturated = new Set<string>();
   const started: string[] = [];
   const held: string[][] = [];
@@ -19,6 +19,7 @@ function linesOver(opts: { maxWaiting?: number; holdEveryMs?: number } = {}) {
   const lines = createOriginLines({
     isSaturated: (url) => saturated.has(new URL(url).origin),
     maxWaiting: opts.maxWaiting ?? 100,
+    startsAtOnce: opts.startsAtOnce ?? 1,
     holdEveryMs: opts.holdEveryMs ?? 60_000,
     async hold(deliveryIds) {
       held.push(deliveryIds);
@@ -74,6 +75,35 @@ describe("createOriginLines", () => {
     await tick();
     expect(started).toEqual(["d1", "d2", "d3", "d2"]);
     expect(lines.waiting).toBe(0);
+  });
+
+  it("starts up to startsAtOnce of a line at once, and the next as each is admitted", async () => {
+    const { lines, saturated, started } = linesOver({ startsAtOnce: 3 });
+    saturated.add(SLOW);
+    const ids = Array.from({ length: 8 }, (_, i) => `d${i}`);
+    for (const id of ids) lines.join(`${SLOW}/hook`, id);
+    lines.join(`${FAST}/hook`, "f0");
+    saturated.delete(SLOW);
+    lines.pump();
+    // Three of the slow origin's line, and the other origin's own.
+    expect(started).toEqual(["d0", "d1", "d2", "f0"]);
+    lines.pump();
+    expect(started).toHaveLength(4);
+
+    // Each admission makes room for the next in line.
+    expect(lines.admits(`${SLOW}/hook`, "d0")).toBe(true);
+    expect(lines.admits(`${SLOW}/hook`, "d1")).toBe(true);
+    await tick();
+    expect(started).toEqual(["d0", "d1", "d2", "f0", "d3", "d4"]);
+
+    // Saturated again: nothing more starts, however many are admitted or end.
+    saturated.add(SLOW);
+    expect(lines.admits(`${SLOW}/hook`, "d2")).toBe(false);
+    expect(lines.join(`${SLOW}/hook`, "d2")).toBe(true);
+    await tick();
+    expect(started).toHaveLength(6);
+    expect(lines.waiting).toBe(4);
+    lines.close();
   });
 
   it("looks at a waiting origin again on its own, with no attempt ending to wake it", async () => {
