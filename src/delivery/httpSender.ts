@@ -35,9 +35,11 @@ export type HttpSender = {
   /** Never throws for network trouble: it comes back as `error` and a timeout/network outcome. */
   send(request: OutboundRequest): Promise<SendResult>;
   /**
-   * True when the URL's origin is slow and every connection to it is busy: a
-   * request sent now would wait in line for one, its timeout already running.
-   * A fast origin is never saturated; its queue drains in milliseconds.
+   * True when every connection to the URL's origin is busy and either it has
+   * not answered for SLOW_MS (it hangs), or a request sent now would wait for
+   * a connection for a tenth of its timeout or more (the requests ahead of it
+   * times the origin's pace between answers). A busy origin that answers fast
+   * is not saturated however many requests wait for it: the wait is short.
    */
   isSaturated(url: string): boolean;
   /** Waits for in-flight requests, then closes every pooled connection. */
@@ -45,8 +47,29 @@ export type HttpSender = {
 };
 
 const CONNECTIONS_PER_ORIGIN = 128;
-/** An origin whose oldest request in flight has run this long is slow. */
+/** An origin whose connections are all busy and that has not answered for this long hangs. */
 const SLOW_MS = 500;
+/**
+ * The share of its timeout a request may expect to wait for a connection
+ * before its origin counts as saturated. Measured on the expected wait, not
+ * on the age of the oldest request in flight: with WORKER_CONCURRENCY above
+ * the connections, a fast receiver's requests queue for hundreds of
+ * milliseconds on a loaded host, and that age alone marked it slow, which
+ * sent its deliveries into a line (src/queue/originLines.ts) and dropped
+ * e2e from 2,500 to 58 deliveries a second.
+ */
+const QUEUED_SHARE_OF_TIMEOUT = 0.1;
+/** Weight of the latest gap between two answers in an origin's pace. */
+const PACE_WEIGHT = 0.1;
+
+/** An origin's requests in flight (each with its start, oldest first), and how fast it answers. */
+type OriginLoad = {
+  started: Map<object, number>;
+  /** When it last answered (an HTTP response, of any status), or when the load began. */
+  answeredAt: number;
+  /** Moving average of the time between its answers, in ms. */
+  paceMs: number;
+};
 
 /**
  * Sends delivery attempts. One undici Agent for the whole process keeps a
@@ -62,8 +85,14 @@ export function createHttpSender(opts: {
 }): HttpSender {
   const policy = createAddressPolicy(opts.outboundAllow);
   const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
-  // Per origin, the start time of each request in flight, oldest first (a Map keeps insertion order).
-  const inFlight = new Map<string, Map<object, number>>();
+  const loads = new Map<string, OriginLoad>();
+
+  /** A response arrived: the origin's pace takes in the gap since its previous answer. */
+  const answered = (load: OriginLoad) => {
+    const now = performance.now();
+    load.paceMs += (now - load.answeredAt - load.paceMs) * PACE_WEIGHT;
+    load.answeredAt = now;
+  };
   const agent = new Agent({
     // A worker runs hundreds of attempts at once; to one host they share this many
     // keep-alive connections (the rest wait their turn) instead of opening a socket each.
@@ -123,6 +152,11 @@ export function createHttpSender(opts: {
     request.signal?.addEventListener("abort", abortFromCaller, { once: true });
     if (request.signal?.aborted) abortFromCaller();
 
+    const load = loads.get(url.origin) ?? { started: new Map(), answeredAt: startedAt, paceMs: 0 };
+    loads.set(url.origin, load);
+    const token = {};
+    load.started.set(token, startedAt);
+
     const exchange = async (): Promise<SendResult> => {
       try {
         const response = await agent.request({
@@ -137,6 +171,7 @@ export function createHttpSender(opts: {
           bodyTimeout: timeoutMs,
         });
         status = response.statusCode;
+        answered(load);
         const headers = plainHeaders(response.headers);
         const body = await readText(response.body, opts.responseBodyLimitBytes);
         const redirected = status >= 300 && status < 400;
@@ -162,16 +197,13 @@ export function createHttpSender(opts: {
       }
     };
 
-    const token = {};
-    const started = inFlight.get(url.origin) ?? new Map<object, number>();
-    inFlight.set(url.origin, started.set(token, performance.now()));
     try {
       return await Promise.race([exchange(), givenUp]);
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener("abort", abortFromCaller);
-      started.delete(token);
-      if (started.size === 0) inFlight.delete(url.origin);
+      load.started.delete(token);
+      if (load.started.size === 0) loads.delete(url.origin);
     }
   }
 
@@ -182,10 +214,12 @@ export function createHttpSender(opts: {
     } catch {
       return false; // an invalid URL is not saturated: its send fails on its own
     }
-    const started = inFlight.get(origin);
-    if (!started || started.size < connections) return false;
-    const oldest = started.values().next().value ?? performance.now();
-    return performance.now() - oldest >= SLOW_MS;
+    const load = loads.get(origin);
+    if (!load || load.started.size < connections) return false;
+    const sinceAnswerMs = performance.now() - load.answeredAt;
+    // Requests that no connection has taken yet, and the new one.
+    const ahead = load.started.size - connections + 1;
+    return sinceAnswerMs >= SLOW_MS || ahead * load.paceMs >= opts.timeoutMs * QUEUED_SHARE_OF_TIMEOUT;
   }
 
   return { send, isSaturated, close: () => agent.close() };

@@ -153,6 +153,36 @@ describe("httpSender", () => {
     }
   });
 
+  it("does not report a busy origin saturated while it keeps answering, however long its queue has waited", async () => {
+    const paced = await startReceiver((_req, _body, res) => setTimeout(() => res.end("ok"), 15));
+    const narrow = createHttpSender({
+      timeoutMs: 30_000,
+      responseBodyLimitBytes: 64,
+      outboundAllow: ["127.0.0.0/8"],
+      connections: 2,
+    });
+    try {
+      const sentAt = performance.now();
+      let answered = 0;
+      const sends = Array.from({ length: 100 }, () =>
+        narrow.send({ url: `${paced.url}/`, headers, body: payload }).then((result) => {
+          answered++;
+          return result;
+        }),
+      );
+      // Two connections at 15 ms an answer: 70 answers take 525 ms or more, so the requests
+      // still waiting were sent over half a second ago; the rest drain in about a quarter of that.
+      while (answered < 70) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(performance.now() - sentAt).toBeGreaterThanOrEqual(500);
+      expect(narrow.isSaturated(`${paced.url}/`)).toBe(false);
+      const results = await Promise.all(sends);
+      expect(results.every((result) => result.ok)).toBe(true);
+    } finally {
+      await narrow.close();
+      await paced.close();
+    }
+  });
+
   it("stops when the caller aborts", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
