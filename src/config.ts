@@ -113,9 +113,10 @@ const envSchema = z.object({
    */
   DELIVERY_WORKERS: intWith(4, 1),
   /**
-   * Keep-alive connections per receiving origin and worker process. When a
-   * slow origin (a request in flight for over 500 ms) has this many attempts
-   * in flight, further deliveries to it wait in line in the worker process
+   * Keep-alive connections per receiving origin and worker process. When an
+   * origin has this many attempts in flight and is slow (no answer for
+   * 500 ms, or a tenth of DELIVERY_TIMEOUT_MS to wait for a connection),
+   * further deliveries to it wait in line in the worker process
    * (src/queue/originLines.ts), holding none of the WORKER_CONCURRENCY slots
    * that other endpoints need, and start as its connections come free.
    */
