@@ -9,6 +9,7 @@ const attempts = new Map<string, number>();
 const durationBuckets = DURATION_BUCKETS_S.map(() => 0);
 let durationSum = 0;
 let durationCount = 0;
+let lineJoins = 0;
 
 /** Records one delivery attempt: `result` is "success" or "failure". */
 export function observeAttempt(result: "success" | "failure", durationMs: number): void {
@@ -19,6 +20,11 @@ export function observeAttempt(result: "success" | "failure", durationMs: number
   });
   durationSum += seconds;
   durationCount += 1;
+}
+
+/** Counts a delivery that went to wait in line for its saturated origin (src/queue/originLines.ts). */
+export function observeLineJoin(): void {
+  lineJoins += 1;
 }
 
 export function renderMetrics(gauges: Record<string, Record<string, number>>): string {
@@ -36,6 +42,11 @@ export function renderMetrics(gauges: Record<string, Record<string, number>>): s
   lines.push(`hookpost_delivery_duration_seconds_bucket{le="+Inf"} ${durationCount}`);
   lines.push(`hookpost_delivery_duration_seconds_sum ${durationSum}`);
   lines.push(`hookpost_delivery_duration_seconds_count ${durationCount}`);
+  lines.push(
+    "# HELP hookpost_origin_line_joins_total Deliveries that waited in this process for a saturated receiving origin.",
+    "# TYPE hookpost_origin_line_joins_total counter",
+    `hookpost_origin_line_joins_total ${lineJoins}`,
+  );
   for (const [name, series] of Object.entries(gauges)) {
     lines.push(`# TYPE ${name} gauge`);
     for (const [label, value] of Object.entries(series)) lines.push(`${name}{state="${label}"} ${value}`);

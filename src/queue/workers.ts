@@ -1,6 +1,7 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
+import { observeLineJoin } from "../metrics.ts";
 import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
@@ -97,7 +98,10 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
   const redisDelayMs = (deliveryId: string, outcome: DispatchResult): number | null => {
     if (outcome.kind === "attempted") return outcome.retryDelayMs;
     if (outcome.kind === "skipped") return null;
-    if (outcome.saturatedUrl && lines.join(outcome.saturatedUrl, deliveryId)) return null;
+    if (outcome.saturatedUrl && lines.join(outcome.saturatedUrl, deliveryId)) {
+      observeLineJoin();
+      return null;
+    }
     return outcome.delayMs;
   };
 

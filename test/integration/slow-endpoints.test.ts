@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBatchQueue } from "../../src/queue/batchQueue.ts";
-import { CreateEndpointDocument, PublishEventDocument } from "../generated/graphql.ts";
+import { CreateEndpointDocument, PublishEventDocument, PublishEventsDocument } from "../generated/graphql.ts";
 import { createTestDatabase } from "../support/db.ts";
 import { receivedOf } from "../support/eventRequests.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
@@ -56,6 +56,7 @@ describe("a slow endpoint", () => {
 
   it("does not hold up another endpoint's deliveries, and gets its own later", async () => {
     const { client, id: workspaceId } = await hp.newWorkspace();
+    const joinsBefore = await lineJoins(hp);
     const subscribe = async (url: string, eventTypes: string[]) =>
       (await client.ok(CreateEndpointDocument, { input: { url, eventTypes } })).createEndpoint.endpoint.id;
     const slowEndpointId = await subscribe(slow.url, ["email.bounced"]);
@@ -76,6 +77,7 @@ describe("a slow endpoint", () => {
     expect(receivedOf(slow, ...slowEvents)).toHaveLength(2);
     // The four waiting ones are neither retried nor deferred through Redis.
     expect(await redis.zcard(`{${hp.config.redis.prefix}}:delivery:delayed`)).toBe(0);
+    expect(await lineJoins(hp)).toBeGreaterThanOrEqual(joinsBefore + 4);
 
     // Waiting longer than the sweeper's grace, they are held: never due for longer than it.
     await sleep(GRACE_MS + 500);
@@ -152,6 +154,60 @@ describe("a slow endpoint", () => {
       await deleteRedisKeys(first.config.redis.url, first.config.redis.prefix);
       await db.drop();
       await hanging.close();
+    }
+  });
+});
+
+/** The process's count of deliveries that waited in a line, from its /metrics. */
+async function lineJoins(hp: TestHookpost): Promise<number> {
+  const text = await (await fetch(hp.url.replace(/\/graphql$/, "/metrics"))).text();
+  return Number(/^hookpost_origin_line_joins_total (\d+)$/m.exec(text)?.[1]);
+}
+
+describe("a busy endpoint that answers fast", () => {
+  it("is sent to straight away, however long its requests wait for a connection, and no delivery goes round through Redis", async () => {
+    // 200 attempts at once over two connections at 10 ms an answer: a request waits about a
+    // second for its connection, far less than a tenth of its 30 s timeout. Judged by that
+    // wait's length alone, the origin counted as slow and its deliveries went to a line and
+    // round through Redis.
+    const hp = await startTestHookpost({
+      env: {
+        WORKER_CONCURRENCY: "200",
+        DELIVERY_WORKERS: "1",
+        OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
+        DELIVERY_TIMEOUT_MS: "30000",
+        // The default: the sweeper takes none of these, however long the run.
+        SWEEP_GRACE_MS: "60000",
+      },
+    });
+    const receiver = await startReceiver(() => ({ status: 200, delayMs: 10 }));
+    const redis = new Redis(hp.config.redis.url);
+    try {
+      const { client, id: workspaceId } = hp.workspace;
+      const joinsBefore = await lineJoins(hp);
+      await client.ok(CreateEndpointDocument, { input: { url: receiver.url, eventTypes: ["*"] } });
+      const inputs = Array.from({ length: 100 }, () => ({ type: "email.delivered", data: {} }));
+      for (let i = 0; i < 6; i++) await client.ok(PublishEventsDocument, { inputs });
+      await waitFor(
+        async () =>
+          (await hp.db.prisma.delivery.count({ where: { workspaceId, status: "SUCCEEDED" } })) === 600,
+        "all 600 deliveries to succeed",
+        60_000,
+      );
+      const deliveries = await hp.db.prisma.delivery.findMany({
+        where: { workspaceId },
+        select: { attempts: true },
+      });
+      expect(deliveries.every((d) => d.attempts === 1)).toBe(true);
+      expect(receiver.requests).toHaveLength(600);
+      // Every delivery went out from its batch: none waited in a line, and no delivery job was
+      // ever added, delayed or run.
+      expect(await lineJoins(hp)).toBe(joinsBefore);
+      expect(await redis.xlen(`{${hp.config.redis.prefix}}:delivery:events`)).toBe(0);
+    } finally {
+      redis.disconnect();
+      await hp.stop();
+      await receiver.close();
     }
   });
 });
