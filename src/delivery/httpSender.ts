@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { StringDecoder } from "node:string_decoder";
 import { Agent, type Dispatcher } from "undici";
+import { type AnswerPace, msPerAnswer, recordAnswer, startPace } from "./answerPace.ts";
 import {
   createAddressPolicy,
   createGuardedLookup,
@@ -59,17 +60,8 @@ const SLOW_MS = 500;
  * e2e from 2,500 to 58 deliveries a second.
  */
 const QUEUED_SHARE_OF_TIMEOUT = 0.1;
-/** Weight of the latest gap between two answers in an origin's pace. */
-const PACE_WEIGHT = 0.1;
-
-/** An origin's requests in flight (each with its start, oldest first), and how fast it answers. */
-type OriginLoad = {
-  started: Map<object, number>;
-  /** When it last answered (an HTTP response, of any status), or when the load began. */
-  answeredAt: number;
-  /** Moving average of the time between its answers, in ms. */
-  paceMs: number;
-};
+/** An origin's requests in flight (each with its start, oldest first), and how fast it answers (an HTTP response, of any status). */
+type OriginLoad = { started: Map<object, number>; pace: AnswerPace };
 
 /**
  * Sends delivery attempts. One undici Agent for the whole process keeps a
@@ -86,13 +78,6 @@ export function createHttpSender(opts: {
   const policy = createAddressPolicy(opts.outboundAllow);
   const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
   const loads = new Map<string, OriginLoad>();
-
-  /** A response arrived: the origin's pace takes in the gap since its previous answer. */
-  const answered = (load: OriginLoad) => {
-    const now = performance.now();
-    load.paceMs += (now - load.answeredAt - load.paceMs) * PACE_WEIGHT;
-    load.answeredAt = now;
-  };
   const agent = new Agent({
     // A worker runs hundreds of attempts at once; to one host they share this many
     // keep-alive connections (the rest wait their turn) instead of opening a socket each.
@@ -152,7 +137,7 @@ export function createHttpSender(opts: {
     request.signal?.addEventListener("abort", abortFromCaller, { once: true });
     if (request.signal?.aborted) abortFromCaller();
 
-    const load = loads.get(url.origin) ?? { started: new Map(), answeredAt: startedAt, paceMs: 0 };
+    const load = loads.get(url.origin) ?? { started: new Map(), pace: startPace(startedAt) };
     loads.set(url.origin, load);
     const token = {};
     load.started.set(token, startedAt);
@@ -171,7 +156,7 @@ export function createHttpSender(opts: {
           bodyTimeout: timeoutMs,
         });
         status = response.statusCode;
-        answered(load);
+        recordAnswer(load.pace, performance.now());
         const headers = plainHeaders(response.headers);
         const body = await readText(response.body, opts.responseBodyLimitBytes);
         const redirected = status >= 300 && status < 400;
@@ -216,10 +201,14 @@ export function createHttpSender(opts: {
     }
     const load = loads.get(origin);
     if (!load || load.started.size < connections) return false;
-    const sinceAnswerMs = performance.now() - load.answeredAt;
+    const now = performance.now();
+    if (now - load.pace.answeredAt >= SLOW_MS) return true;
+    // Not answered yet, but not for SLOW_MS either: too soon to say.
+    const perAnswerMs = msPerAnswer(load.pace, now);
+    if (perAnswerMs === Number.POSITIVE_INFINITY) return false;
     // Requests that no connection has taken yet, and the new one.
     const ahead = load.started.size - connections + 1;
-    return sinceAnswerMs >= SLOW_MS || ahead * load.paceMs >= opts.timeoutMs * QUEUED_SHARE_OF_TIMEOUT;
+    return ahead * perAnswerMs >= opts.timeoutMs * QUEUED_SHARE_OF_TIMEOUT;
   }
 
   return { send, isSaturated, close: () => agent.close() };
