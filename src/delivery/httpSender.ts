@@ -39,7 +39,7 @@ export type HttpSender = {
    * True when every connection to the URL's origin is busy and either it has
    * not answered for SLOW_MS (it hangs), or a request sent now would wait for
    * a connection for a tenth of its timeout or more (the requests ahead of it
-   * times the origin's pace between answers). A busy origin that answers fast
+   * times the origin's time per answer lately). A busy origin that answers fast
    * is not saturated however many requests wait for it: the wait is short.
    */
   isSaturated(url: string): boolean;
