@@ -60,8 +60,8 @@ const SLOW_MS = 500;
  * e2e from 2,500 to 58 deliveries a second.
  */
 const QUEUED_SHARE_OF_TIMEOUT = 0.1;
-/** An origin's requests in flight (each with its start, oldest first), and how fast it answers (an HTTP response, of any status). */
-type OriginLoad = { started: Map<object, number>; pace: AnswerPace };
+/** How many requests an origin has in flight, and how fast it answers (an HTTP response, of any status). */
+type OriginLoad = { inFlight: number; pace: AnswerPace };
 
 /**
  * Sends delivery attempts. One undici Agent for the whole process keeps a
@@ -137,10 +137,9 @@ export function createHttpSender(opts: {
     request.signal?.addEventListener("abort", abortFromCaller, { once: true });
     if (request.signal?.aborted) abortFromCaller();
 
-    const load = loads.get(url.origin) ?? { started: new Map(), pace: startPace(startedAt) };
+    const load = loads.get(url.origin) ?? { inFlight: 0, pace: startPace(startedAt) };
     loads.set(url.origin, load);
-    const token = {};
-    load.started.set(token, startedAt);
+    load.inFlight += 1;
 
     const exchange = async (): Promise<SendResult> => {
       try {
@@ -187,8 +186,8 @@ export function createHttpSender(opts: {
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener("abort", abortFromCaller);
-      load.started.delete(token);
-      if (load.started.size === 0) loads.delete(url.origin);
+      load.inFlight -= 1;
+      if (load.inFlight === 0) loads.delete(url.origin);
     }
   }
 
@@ -200,14 +199,14 @@ export function createHttpSender(opts: {
       return false; // an invalid URL is not saturated: its send fails on its own
     }
     const load = loads.get(origin);
-    if (!load || load.started.size < connections) return false;
+    if (!load || load.inFlight < connections) return false;
     const now = performance.now();
     if (now - load.pace.answeredAt >= SLOW_MS) return true;
     // Not answered yet, but not for SLOW_MS either: too soon to say.
     const perAnswerMs = msPerAnswer(load.pace, now);
     if (perAnswerMs === Number.POSITIVE_INFINITY) return false;
     // Requests that no connection has taken yet, and the new one.
-    const ahead = load.started.size - connections + 1;
+    const ahead = load.inFlight - connections + 1;
     return ahead * perAnswerMs >= opts.timeoutMs * QUEUED_SHARE_OF_TIMEOUT;
   }
 
