@@ -38,7 +38,7 @@ export type HttpSender = {
   /**
    * True when every connection to the URL's origin is busy and either it has
    * not answered for SLOW_MS (it hangs), or a request sent now would wait for
-   * a connection for a tenth of its timeout or more (the requests ahead of it
+   * a connection for a tenth of its timeout or more, and at least SLOW_MS (the requests ahead of it
    * times the origin's time per answer lately). A busy origin that answers fast
    * is not saturated however many requests wait for it: the wait is short.
    */
@@ -202,12 +202,12 @@ export function createHttpSender(opts: {
     if (!load || load.inFlight < connections) return false;
     const now = performance.now();
     if (now - load.pace.answeredAt >= SLOW_MS) return true;
-    // Not answered yet, but not for SLOW_MS either: too soon to say.
+    // Too soon to say (no whole window yet), or no answer lately but not for SLOW_MS either.
     const perAnswerMs = msPerAnswer(load.pace, now);
-    if (perAnswerMs === Number.POSITIVE_INFINITY) return false;
+    if (perAnswerMs === null || perAnswerMs === Number.POSITIVE_INFINITY) return false;
     // Requests that no connection has taken yet, and the new one.
     const ahead = load.inFlight - connections + 1;
-    return ahead * perAnswerMs >= opts.timeoutMs * QUEUED_SHARE_OF_TIMEOUT;
+    return ahead * perAnswerMs >= Math.max(SLOW_MS, opts.timeoutMs * QUEUED_SHARE_OF_TIMEOUT);
   }
 
   return { send, isSaturated, close: () => agent.close() };

@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { msPerAnswer, recordAnswer, startPace } from "../../../src/delivery/answerPace.ts";
 
 describe("answerPace", () => {
-  it("has no pace before the first answer, then the time per answer since counting began", () => {
+  it("has no pace during its first window, which includes opening the connections", () => {
     const pace = startPace(0);
-    expect(msPerAnswer(pace, 100)).toBe(Number.POSITIVE_INFINITY);
-    for (let t = 5; t <= 100; t += 5) recordAnswer(pace, t);
-    expect(msPerAnswer(pace, 100)).toBe(5);
+    for (let t = 200; t <= 900; t += 5) recordAnswer(pace, t);
+    expect(msPerAnswer(pace, 900)).toBeNull();
+    // A whole window later: 141 answers in the first, all of which still count at its end.
+    expect(msPerAnswer(pace, 1_000)).toBeCloseTo(1_000 / 141, 5);
   });
 
   it("is not thrown off by a stall followed by a burst: one long gap weighs as one gap", () => {
