@@ -15,12 +15,14 @@ export type AnswerPace = {
   answers: number;
   /** Answers in the window before; null during the first window. */
   previousAnswers: number | null;
+  /** When it first answered: the first window is measured from there. */
+  firstAnswerAt: number | null;
   /** When it last answered, or when counting began. */
   answeredAt: number;
 };
 
 export function startPace(now: number): AnswerPace {
-  return { windowStart: now, answers: 0, previousAnswers: null, answeredAt: now };
+  return { windowStart: now, answers: 0, previousAnswers: null, firstAnswerAt: null, answeredAt: now };
 }
 
 function roll(pace: AnswerPace, now: number): void {
@@ -35,18 +37,22 @@ export function recordAnswer(pace: AnswerPace, now: number): void {
   roll(pace, now);
   pace.answers += 1;
   pace.answeredAt = now;
+  pace.firstAnswerAt ??= now;
 }
 
 /**
- * Milliseconds per answer over the last PACE_WINDOW_MS; null until a whole
- * window has passed. The first window is no measure: its time includes
- * opening the connections, and a fresh pool of 32 whose first answers came
- * together after 200 ms read as 7 ms an answer, which made an origin
- * answering every 0.4 ms look saturated with a few hundred requests queued.
+ * Milliseconds per answer over the last PACE_WINDOW_MS; in the first window,
+ * since the first answer (null before it). The time before the first answer
+ * is no measure: it includes opening the connections, and a fresh pool of
+ * 32 whose first answers came together after 200 ms read as 7 ms an answer,
+ * which made an origin answering every 0.4 ms look saturated with a few
+ * hundred requests queued.
  */
 export function msPerAnswer(pace: AnswerPace, now: number): number | null {
   roll(pace, now);
-  if (pace.previousAnswers === null) return null;
+  if (pace.previousAnswers === null) {
+    return pace.firstAnswerAt === null ? null : (now - pace.firstAnswerAt) / pace.answers;
+  }
   const answers = pace.answers + pace.previousAnswers * (1 - (now - pace.windowStart) / PACE_WINDOW_MS);
   return answers > 0 ? PACE_WINDOW_MS / answers : Number.POSITIVE_INFINITY;
 }

@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import { msPerAnswer, recordAnswer, startPace } from "../../../src/delivery/answerPace.ts";
 
 describe("answerPace", () => {
-  it("has no pace during its first window, which includes opening the connections", () => {
+  it("measures its first window from the first answer, not from the opening of its connections", () => {
     const pace = startPace(0);
-    for (let t = 200; t <= 900; t += 5) recordAnswer(pace, t);
-    expect(msPerAnswer(pace, 900)).toBeNull();
-    // A whole window later: 141 answers in the first, all of which still count at its end.
-    expect(msPerAnswer(pace, 1_000)).toBeCloseTo(1_000 / 141, 5);
+    expect(msPerAnswer(pace, 150)).toBeNull();
+    // Connections took 200 ms; then 32 answers at once, and one every 5 ms after.
+    for (let i = 0; i < 32; i++) recordAnswer(pace, 200);
+    for (let t = 205; t <= 360; t += 5) recordAnswer(pace, t);
+    expect(msPerAnswer(pace, 360)).toBeCloseTo(160 / 64, 5);
+    // A whole window later, every answer of the first counts, over the whole second.
+    expect(msPerAnswer(pace, 1_000)).toBeCloseTo(1_000 / 64, 5);
   });
 
   it("is not thrown off by a stall followed by a burst: one long gap weighs as one gap", () => {
