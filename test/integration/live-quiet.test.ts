@@ -21,6 +21,8 @@ describe("live channels nobody listens to", () => {
   let api: LivePubSub;
   /** Every PUBLISH the worker side sends, by channel. */
   const published: string[] = [];
+  /** Redis's reply to each PUBLISH, in the same order. */
+  const replies: Promise<number>[] = [];
   /** The worker side's job connection, and the list it takes jobs from. */
   let workerJobs: Redis;
   let triggers: string;
@@ -37,7 +39,9 @@ describe("live channels nobody listens to", () => {
     const publish = publisher.publish.bind(publisher);
     publisher.publish = ((channel: string, message: string) => {
       published.push(channel);
-      return publish(channel, message);
+      const reply = publish(channel, message);
+      replies.push(reply);
+      return reply;
     }) as typeof publisher.publish;
     worker = createLivePubSub(config, publisher, connect(), { quietRecheckMs: RECHECK_MS });
     api = createLivePubSub(config, connect(), connect());
@@ -60,10 +64,17 @@ describe("live channels nobody listens to", () => {
   const publishesTo = (key: string, topic: "delivery-attempt" | "replay-progress" = "delivery-attempt") =>
     published.filter((c) => c === liveChannel(config.redis.prefix, topic, key)).length;
 
+  /**
+   * Waits for Redis's reply to the last PUBLISH of attempts to `key` ("nobody listened"): the
+   * publisher's own handler, attached before this one, has seen it once this resolves.
+   */
+  const replyTo = (key: string) =>
+    replies[published.lastIndexOf(liveChannel(config.redis.prefix, "delivery-attempt", key))];
+
   it("publishes once, then nothing until someone subscribes, then every message", async () => {
     worker.publish("delivery-attempt", "ws_a", attempt("ws_a"));
     await waitFor(() => publishesTo("ws_a") === 1, "the first PUBLISH");
-    await sleep(100); // its "nobody listened" reply
+    await replyTo("ws_a");
     for (let i = 0; i < 10; i++) {
       worker.publish("delivery-attempt", "ws_a", attempt("ws_a"));
       await sleep(5);
@@ -85,7 +96,7 @@ describe("live channels nobody listens to", () => {
   it("checks a quiet channel again after the recheck interval, and other channels are unaffected", async () => {
     worker.publish("delivery-attempt", "ws_b", attempt("ws_b"));
     await waitFor(() => publishesTo("ws_b") === 1, "the first PUBLISH");
-    await sleep(100);
+    await replyTo("ws_b");
     worker.publish("delivery-attempt", "ws_b", attempt("ws_b"));
     worker.publish("delivery-attempt", "ws_c", attempt("ws_c"));
     await waitFor(() => publishesTo("ws_c") === 1, "a PUBLISH to another channel");
@@ -114,7 +125,7 @@ describe("live channels nobody listens to", () => {
     }, "the unsubscribe");
     worker.publish("delivery-attempt", "ws_d", attempt("ws_d"));
     const before = await waitFor(() => publishesTo("ws_d") === 6 && 6, "the PUBLISH nobody hears");
-    await sleep(100);
+    await replyTo("ws_d");
     worker.publish("delivery-attempt", "ws_d", attempt("ws_d"));
     await sleep(100);
     expect(publishesTo("ws_d")).toBe(before);
