@@ -37,6 +37,15 @@ const payload = JSON.stringify({ id: "evt_1", type: "email.sent" });
 const headers = { "content-type": "application/json", "webhook-id": "evt_1" };
 const bodyLimit = 64;
 
+/** A sender with two connections per origin, so that a few requests keep an origin busy. */
+const twoConnectionSender = (timeoutMs: number) =>
+  createHttpSender({
+    timeoutMs,
+    responseBodyLimitBytes: bodyLimit,
+    outboundAllow: ["127.0.0.0/8"],
+    connections: 2,
+  });
+
 describe("httpSender", () => {
   const sender = createHttpSender({
     timeoutMs: 5_000,
@@ -130,12 +139,7 @@ describe("httpSender", () => {
   });
 
   it("reports a slow origin saturated while all its connections are busy, and only that origin", async () => {
-    const narrow = createHttpSender({
-      timeoutMs: 5_000,
-      responseBodyLimitBytes: 64,
-      outboundAllow: ["127.0.0.0/8"],
-      connections: 2,
-    });
+    const narrow = twoConnectionSender(5_000);
     try {
       const hanging = [1, 2].map(() =>
         narrow.send({ url: `${silent.url}/`, headers, body: payload, timeoutMs: 1_500 }),
@@ -155,12 +159,7 @@ describe("httpSender", () => {
 
   it("does not report a busy origin saturated while it keeps answering, however long its queue has waited", async () => {
     const paced = await startReceiver((_req, _body, res) => setTimeout(() => res.end("ok"), 15));
-    const narrow = createHttpSender({
-      timeoutMs: 30_000,
-      responseBodyLimitBytes: 64,
-      outboundAllow: ["127.0.0.0/8"],
-      connections: 2,
-    });
+    const narrow = twoConnectionSender(30_000);
     try {
       const sentAt = performance.now();
       let answered = 0;
