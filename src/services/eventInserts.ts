@@ -13,13 +13,38 @@ export function deliveryIdSql(now: Date, eventId: Prisma.Sql, endpointId: Prisma
   return Prisma.sql`${start} || upper(substr(md5(${eventId} || ':' || ${endpointId}), 1, 16))`;
 }
 
+/** An event to insert. */
+export type NewEvent = {
+  id: string;
+  type: string;
+  stream?: string | null;
+  /** The payload as JSON text. */
+  payloadJson: string;
+  occurredAt?: Date | null;
+  idempotencyKey?: string | null;
+};
+
+/** The events as one JSON array, each payload's text spliced in as it is (it is JSON already). */
+function eventsJson(events: readonly NewEvent[], now: Date): string {
+  const rows = events.map(
+    (e) =>
+      `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"stream":${JSON.stringify(e.stream ?? null)},` +
+      `"occurred_at":"${(e.occurredAt ?? now).toISOString()}",` +
+      `"idempotency_key":${JSON.stringify(e.idempotencyKey ?? null)},"payload":${e.payloadJson}}`,
+  );
+  return `[${rows.join(",")}]`;
+}
+
 /**
  * Inserts a publish's events and one PENDING delivery per endpoint that wants
  * each, in one statement: atomic without a transaction's extra round trips,
  * and without reading the endpoints first (each round trip to PostgreSQL costs
- * the api more CPU than the statement itself). Each column travels as one
- * array parameter (`unnest`): Prisma's createMany costs about a millisecond of
- * CPU per call plus a fifth of one per row.
+ * the api more CPU than the statement itself). The events travel as one JSON
+ * parameter (`jsonb_to_recordset`), built around each payload's JSON text as
+ * the publish's size check made it: Prisma's createMany costs about a
+ * millisecond of CPU per call plus a fifth of one per row, and a text array
+ * per column made the api escape every payload again into an array literal
+ * (7 µs for a 1 KB payload).
  *
  * The endpoints are the workspace's enabled ones that eventTypeMatches and
  * streamMatches admit (endpointAdmitsSql).
@@ -35,23 +60,20 @@ export async function insertEventsAndDeliveries(
   prisma: Db,
   workspaceId: string,
   now: Date,
-  /** Each with its id set. */
-  events: readonly Prisma.EventCreateManyInput[],
+  events: readonly NewEvent[],
 ): Promise<{ eventIds: Set<string>; deliveryIdsToEnqueue: string[] }> {
   const at = now.toISOString();
+  // The LIMIT gives PostgreSQL the real row count (it assumes 100 for a recordset function).
   const rows = await queryRows<{ id: string; event: boolean }>(
     prisma,
     Prisma.sql`
     WITH v AS (
-      SELECT * FROM unnest(
-        ${events.map((e) => e.id!)}::text[], ${events.map((e) => e.type)}::text[],
-        ${events.map((e) => e.stream ?? null)}::text[], ${events.map((e) => JSON.stringify(e.payload))}::text[],
-        ${events.map((e) => new Date(e.occurredAt ?? now).toISOString())}::text[],
-        ${events.map((e) => e.idempotencyKey ?? null)}::text[]
-      ) AS v(id, type, stream, payload, occurred_at, idempotency_key)
+      SELECT * FROM jsonb_to_recordset(${eventsJson(events, now)}::jsonb)
+        AS v(id text, type text, stream text, payload jsonb, occurred_at text, idempotency_key text)
+      LIMIT ${events.length}
     ), inserted AS (
       INSERT INTO "Event" ("id", "workspaceId", "type", "stream", "payload", "occurredAt", "idempotencyKey", "createdAt")
-      SELECT id, ${workspaceId}, type, stream, payload::jsonb, occurred_at::timestamp(3), idempotency_key,
+      SELECT id, ${workspaceId}, type, stream, payload, occurred_at::timestamp(3), idempotency_key,
         ${at}::timestamp(3)
       FROM v
       ON CONFLICT DO NOTHING

@@ -2,7 +2,7 @@ import type { Event, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
 import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { insertEventsAndDeliveries } from "./eventInserts.ts";
+import { insertEventsAndDeliveries, type NewEvent } from "./eventInserts.ts";
 import { isKnownEventType, OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
 
 export type PublishEventInput = {
@@ -16,7 +16,8 @@ export type PublishEventInput = {
 const MAX_KEY_LENGTH = 255;
 const MAX_BATCH = 1_000;
 
-function checkInput(deps: Deps, input: PublishEventInput, index: number | null): void {
+/** Checks one event of a publish; returns its data as JSON text, which is what gets stored. */
+function checkInput(deps: Deps, input: PublishEventInput, index: number | null): string {
   const at = index === null ? "" : ` (event ${index})`;
   if (!isKnownEventType(input.type) || OPERATIONAL_EVENT_TYPES.has(input.type)) {
     throw badInput(`unknown event type "${input.type}"${at}; the eventTypes query lists them`, "type");
@@ -24,7 +25,8 @@ function checkInput(deps: Deps, input: PublishEventInput, index: number | null):
   if (input.data === null || typeof input.data !== "object" || Array.isArray(input.data)) {
     throw badInput(`data must be a JSON object${at}`, "data");
   }
-  const size = Buffer.byteLength(JSON.stringify(input.data));
+  const dataJson = JSON.stringify(input.data);
+  const size = Buffer.byteLength(dataJson);
   const limit = deps.config.delivery.payloadLimitBytes;
   if (size > limit) throw badInput(`data is ${size} bytes; the limit is ${limit}${at}`, "data");
   if (
@@ -36,6 +38,7 @@ function checkInput(deps: Deps, input: PublishEventInput, index: number | null):
   if (input.stream != null && input.stream.length > MAX_KEY_LENGTH) {
     throw badInput(`stream must be at most ${MAX_KEY_LENGTH} characters${at}`, "stream");
   }
+  return dataJson;
 }
 
 export async function publishEvent(
@@ -43,8 +46,9 @@ export async function publishEvent(
   workspaceId: string,
   input: PublishEventInput,
 ): Promise<Event> {
-  checkInput(deps, input, null);
-  const [event] = await recordEvents(deps, workspaceId, [input]);
+  const [event] = await recordEvents(deps, workspaceId, [
+    { ...input, dataJson: checkInput(deps, input, null) },
+  ]);
   return event!;
 }
 
@@ -56,9 +60,12 @@ export async function publishEvents(
 ): Promise<Event[]> {
   if (inputs.length === 0 || inputs.length > MAX_BATCH)
     throw badInput(`publish 1–${MAX_BATCH} events at a time`, "inputs");
-  for (const [i, input] of inputs.entries()) checkInput(deps, input, i);
-  return recordEvents(deps, workspaceId, inputs);
+  const checked = inputs.map((input, i) => ({ ...input, dataJson: checkInput(deps, input, i) }));
+  return recordEvents(deps, workspaceId, checked);
 }
+
+/** An event to record; `dataJson`: its data as JSON text, when the publish's checks made it already. */
+type EventToRecord = PublishEventInput & { dataJson?: string };
 
 /**
  * Writes events and one PENDING delivery per matching endpoint in one
@@ -73,29 +80,27 @@ export async function publishEvents(
 export async function recordEvents(
   deps: Deps,
   workspaceId: string,
-  inputs: readonly PublishEventInput[],
+  inputs: readonly EventToRecord[],
 ): Promise<Event[]> {
   const now = new Date();
-  const rows = inputs.map(
-    (input): Prisma.EventCreateManyInput => ({
+  const events = inputs.map(
+    (input): NewEvent => ({
       id: newId("event", now.getTime()),
-      workspaceId,
       type: input.type,
       stream: input.stream ?? null,
-      payload: input.data as Prisma.InputJsonValue,
+      payloadJson: input.dataJson ?? JSON.stringify(input.data),
       occurredAt: input.occurredAt ?? now,
       idempotencyKey: input.idempotencyKey ?? null,
-      createdAt: now,
     }),
   );
   // Events already stored under their idempotency key are skipped, and their deliveries with them.
-  const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, rows);
+  const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, events);
   // The deliveries are committed: enqueueing them and looking up skipped events need not wait for each other.
-  const [, events] = await Promise.all([
+  const [, stored] = await Promise.all([
     enqueueDeliveries(deps, inserted.deliveryIdsToEnqueue),
-    resolveEvents(deps, workspaceId, rows, inserted.eventIds),
+    resolveEvents(deps, workspaceId, now, inputs, events, inserted.eventIds),
   ]);
-  return events;
+  return stored;
 }
 
 /** Enqueues deliveries now; on a Redis failure logs and leaves them to the sweeper. */
@@ -112,33 +117,35 @@ export async function enqueueDeliveries(deps: Deps, deliveryIds: readonly string
 }
 
 /**
- * The stored event for each row: the new one, as inserted (no need to read it
- * back), or the earlier one under the same idempotency key, looked up.
+ * The stored event for each one recorded: the new one, as inserted (no need
+ * to read it back), or the earlier one under the same idempotency key, looked up.
  */
 async function resolveEvents(
   deps: Deps,
   workspaceId: string,
-  rows: Prisma.EventCreateManyInput[],
+  now: Date,
+  inputs: readonly EventToRecord[],
+  events: readonly NewEvent[],
   insertedIds: ReadonlySet<string>,
 ): Promise<Event[]> {
-  const skippedKeys = rows.filter((r) => !insertedIds.has(r.id!)).map((r) => r.idempotencyKey!);
+  const skippedKeys = events.filter((e) => !insertedIds.has(e.id)).map((e) => e.idempotencyKey!);
   const earlier = skippedKeys.length
     ? await deps.prisma.event.findMany({ where: { workspaceId, idempotencyKey: { in: skippedKeys } } })
     : [];
   const byKey = new Map(earlier.map((e) => [e.idempotencyKey!, e]));
-  return rows.map((r) =>
-    insertedIds.has(r.id!)
+  return events.map((e, i) =>
+    insertedIds.has(e.id)
       ? {
-          id: r.id!,
+          id: e.id,
           workspaceId,
-          type: r.type,
-          stream: r.stream ?? null,
-          payload: r.payload as Prisma.JsonValue,
-          occurredAt: new Date(r.occurredAt!),
-          idempotencyKey: r.idempotencyKey ?? null,
+          type: e.type,
+          stream: e.stream ?? null,
+          payload: inputs[i]!.data as Prisma.JsonValue,
+          occurredAt: e.occurredAt ?? now,
+          idempotencyKey: e.idempotencyKey ?? null,
           isTest: false,
-          createdAt: new Date(r.createdAt!),
+          createdAt: now,
         }
-      : byKey.get(r.idempotencyKey!)!,
+      : byKey.get(e.idempotencyKey!)!,
   );
 }

@@ -48,7 +48,7 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
           id: `evt_embedded_${n}`,
           workspaceId: "ws_embedded",
           type: "email.sent",
-          payload: { n },
+          payloadJson: JSON.stringify({ n }),
           occurredAt: now,
         };
         const { deliveryIdsToEnqueue: deliveryIds } = await insertEventsAndDeliveries(

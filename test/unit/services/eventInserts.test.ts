@@ -24,15 +24,20 @@ describe("insertEventsAndDeliveries", () => {
     await db?.drop();
   });
 
-  const event = (idempotencyKey: string | null = null) => ({
-    id: newId("event"),
-    workspaceId,
-    type: "email.sent",
-    stream: idempotencyKey ? "outbound" : null,
-    payload: { to: ["a@b.c"], nested: { n: 1 }, text: "é ✓" },
-    occurredAt: new Date("2025-01-02T03:04:05.678Z"),
-    idempotencyKey,
-  });
+  // An event as the publish hands it over (data as JSON text), and as the Event row should read.
+  const event = (idempotencyKey: string | null = null) => {
+    const payload = { to: ["a@b.c"], nested: { n: 1 }, text: 'é ✓ " \\ \n' };
+    const row = {
+      id: newId("event"),
+      workspaceId,
+      type: "email.sent",
+      stream: idempotencyKey ? "outbound" : null,
+      payload,
+      occurredAt: new Date("2025-01-02T03:04:05.678Z"),
+      idempotencyKey,
+    };
+    return { ...row, payloadJson: JSON.stringify(payload), row };
+  };
   it("stores events and PENDING deliveries as Prisma would, and returns their ids", async () => {
     const now = new Date("2025-06-01T00:00:00.123Z");
     const events = [event(), event("k-1")];
@@ -51,7 +56,7 @@ describe("insertEventsAndDeliveries", () => {
     ).toBe(true);
 
     const stored = await db.prisma.event.findUniqueOrThrow({ where: { id: events[1]!.id } });
-    expect(stored).toEqual({ ...events[1], isTest: false, createdAt: now });
+    expect(stored).toEqual({ ...events[1]!.row, isTest: false, createdAt: now });
     const delivery = deliveries.find((d) => d.eventId === events[0]!.id && d.endpointId === endpointIds[0])!;
     expect(delivery).toMatchObject({
       workspaceId,
@@ -128,7 +133,7 @@ describe("insertEventsAndDeliveries", () => {
       workspaceId: ws,
       type,
       stream,
-      payload: {},
+      payloadJson: "{}",
       occurredAt: new Date(),
       idempotencyKey: null,
     }));
