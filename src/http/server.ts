@@ -10,6 +10,7 @@ import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
 import { healthRoutes, type Probe, serveRoute } from "./health.ts";
 import { listen } from "./listen.ts";
+import { useRefuseNulInput } from "./nulInput.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
@@ -43,6 +44,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     maskedErrors: true,
     logging: false,
+    plugins: [useRefuseNulInput()],
     context: async (ctx) => ({ viewer: await authenticate(authorizationOf(ctx)), deps }),
   });
   const routes = healthRoutes(deps, probe);
