@@ -117,7 +117,8 @@ const envSchema = z.object({
   /**
    * Keep-alive connections per receiving origin and worker process. When an
    * origin has this many attempts in flight and is slow (no answer for
-   * 500 ms, or a tenth of DELIVERY_TIMEOUT_MS to wait for a connection),
+   * 500 ms, or a wait for a connection of a tenth of DELIVERY_TIMEOUT_MS and
+   * at least 500 ms),
    * further deliveries to it wait in line in the worker process
    * (src/queue/originLines.ts), holding none of the WORKER_CONCURRENCY slots
    * that other endpoints need, and start as its connections come free.

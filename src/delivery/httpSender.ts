@@ -38,9 +38,10 @@ export type HttpSender = {
   /**
    * True when every connection to the URL's origin is busy and either it has
    * not answered for SLOW_MS (it hangs), or a request sent now would wait for
-   * a connection for a tenth of its timeout or more, and at least SLOW_MS (the requests ahead of it
-   * times the origin's time per answer lately). A busy origin that answers fast
-   * is not saturated however many requests wait for it: the wait is short.
+   * a connection for a tenth of its timeout or more, and at least SLOW_MS
+   * (the requests ahead of it times the origin's time per answer lately). A
+   * busy origin that answers fast is not saturated however many requests wait
+   * for it: the wait is short.
    */
   isSaturated(url: string): boolean;
   /** Waits for in-flight requests, then closes every pooled connection. */
