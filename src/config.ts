@@ -104,8 +104,10 @@ const envSchema = z.object({
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
   /**
    * Concurrent deliveries per worker process. An attempt in flight costs a
-   * socket and a few KB, and a hanging endpoint holds its attempts until the
-   * timeout, so this is generous.
+   * socket and a few KB. One whose receiver has not answered for 500 ms sets
+   * its slot aside for the next delivery and runs on to its timeout, up to as
+   * many again (src/queue/deliverySlots.ts), so endpoints that hang do not
+   * hold up the others.
    */
   WORKER_CONCURRENCY: intWith(500, 1),
   /**

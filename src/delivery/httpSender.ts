@@ -18,6 +18,8 @@ export type OutboundRequest = {
   signal?: AbortSignal;
   /** Overrides the sender's timeout for this attempt. */
   timeoutMs?: number;
+  /** Called once if the attempt is still in flight after SLOW_MS (500 ms). */
+  onSlow?: () => void;
 };
 
 export type SendResult = {
@@ -137,6 +139,7 @@ export function createHttpSender(opts: {
     };
     request.signal?.addEventListener("abort", abortFromCaller, { once: true });
     if (request.signal?.aborted) abortFromCaller();
+    const slowTimer = request.onSlow && setTimeout(request.onSlow, SLOW_MS);
 
     const load = loads.get(url.origin) ?? { inFlight: 0, pace: startPace(startedAt) };
     loads.set(url.origin, load);
@@ -186,6 +189,7 @@ export function createHttpSender(opts: {
       return await Promise.race([exchange(), givenUp]);
     } finally {
       clearTimeout(timer);
+      clearTimeout(slowTimer);
       request.signal?.removeEventListener("abort", abortFromCaller);
       load.inFlight -= 1;
       if (load.inFlight === 0) loads.delete(url.origin);

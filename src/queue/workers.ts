@@ -6,7 +6,7 @@ import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
-import { createDeliverySlots, type DeliverySlots } from "./deliverySlots.ts";
+import { createDeliverySlots, type DeliverySlots, type Slot } from "./deliverySlots.ts";
 import { createOriginLines, type OriginLines } from "./originLines.ts";
 import { addJobs, bullPrefix, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
@@ -77,17 +77,21 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
       ),
     async start(deliveryId) {
       // Null: already in flight here; that attempt settles it.
-      const release = await slots.acquire(deliveryId);
-      if (release) await attempt(deliveryId, release);
+      const slot = await slots.acquire(deliveryId);
+      if (slot) await attempt(deliveryId, slot);
     },
   });
 
-  const scheduledAttempt = (deliveryId: string, signal?: AbortSignal) =>
-    deliverAttempt(deps, deliveryId, { signal, admits: (url) => lines.admits(url, deliveryId) });
+  const scheduledAttempt = (deliveryId: string, slot: Slot, signal?: AbortSignal) =>
+    deliverAttempt(deps, deliveryId, {
+      signal,
+      admits: (url) => lines.admits(url, deliveryId),
+      onSlow: () => slot.setAside(),
+    });
 
   /** Frees an attempt's slot, so a delivery waiting in line may start. */
-  const free = (release: () => void) => {
-    release();
+  const free = (slot: Slot) => {
+    slot.release();
     lines.pump();
   };
 
@@ -109,14 +113,14 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
    * An attempt with no job of its own: running it again takes a new job (job
    * id = delivery id), enqueued before the slot is freed.
    */
-  const attempt = async (deliveryId: string, release: () => void) => {
+  const attempt = async (deliveryId: string, slot: Slot) => {
     try {
-      const delayMs = redisDelayMs(deliveryId, await scheduledAttempt(deliveryId));
+      const delayMs = redisDelayMs(deliveryId, await scheduledAttempt(deliveryId, slot));
       if (delayMs !== null) await runAgain.run({ deliveryId, delayMs });
     } catch (err) {
       deps.logger.error({ err, deliveryId }, "delivery attempt failed; the sweeper will enqueue it again");
     } finally {
-      free(release);
+      free(slot);
     }
   };
 
@@ -126,13 +130,13 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
       const { deliveryId } = job.data;
       // Already waiting in line here (the sweeper's job, or a retry's, while it waited): it stays there.
       if (lines.has(deliveryId)) return;
-      const release = await slots.acquire(deliveryId);
+      const slot = await slots.acquire(deliveryId);
       let outcome = IN_FLIGHT_HERE;
-      if (release) {
+      if (slot) {
         try {
-          outcome = await scheduledAttempt(deliveryId, signal);
+          outcome = await scheduledAttempt(deliveryId, slot, signal);
         } finally {
-          free(release);
+          free(slot);
         }
       }
       const delayMs = redisDelayMs(deliveryId, outcome);
@@ -151,15 +155,15 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
      */
     async runBatch(deliveryIds) {
       for (const [i, deliveryId] of deliveryIds.entries()) {
-        const release = await slots.acquire(deliveryId);
+        const slot = await slots.acquire(deliveryId);
         if (isClosing()) {
-          release?.();
+          slot?.release();
           await deps.queues.batches.add(deliveryIds.slice(i), { first: true });
           return;
         }
         // Null: already in flight here (claimed again by a replay while its attempt runs). That
         // attempt sees the new claim when it records, and runs the delivery again itself.
-        if (release) void attempt(deliveryId, release);
+        if (slot) void attempt(deliveryId, slot);
       }
     },
   };

@@ -86,6 +86,8 @@ export async function deliverAttempt(
         signal?: AbortSignal;
         /** Whether this scheduled attempt may send to the URL now (src/queue/originLines.ts). */
         admits(url: string): boolean;
+        /** Called once if its receiver has not answered after a while (src/queue/deliverySlots.ts). */
+        onSlow?: () => void;
       },
 ): Promise<DispatchResult> {
   const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
@@ -127,7 +129,13 @@ export async function deliverAttempt(
     userAgent: USER_AGENT,
     custom: delivery.endpoint.headers as Record<string, string>,
   });
-  const result = await deps.sender.send({ url: delivery.endpoint.url, headers, body, signal: opts.signal });
+  const result = await deps.sender.send({
+    url: delivery.endpoint.url,
+    headers,
+    body,
+    signal: opts.signal,
+    onSlow: opts.trigger ? undefined : opts.onSlow,
+  });
   observeAttempt(result.ok ? "success" : "failure", result.durationMs);
   const recorded = await recordAttempt(deps, delivery, trigger, !opts.trigger, startedAt, headers, result);
   return recorded ?? RELOAD;

@@ -116,6 +116,39 @@ describe("a slow endpoint", () => {
     );
   });
 
+  it("does not let endpoints that hang take every slot", async () => {
+    // Two origins that hang, two connections each: their four attempts would hold all four slots
+    // until the timeout (6 s). Each gives its slot back once its receiver has been silent a while.
+    const hanging = [await startReceiver(() => "hang"), await startReceiver(() => "hang")];
+    try {
+      const { client } = await hp.newWorkspace();
+      const subscribe = async (url: string, eventTypes: string[]) =>
+        (await client.ok(CreateEndpointDocument, { input: { url, eventTypes } })).createEndpoint.endpoint.id;
+      const hangingIds = [
+        await subscribe(hanging[0]!.url, ["email.opened"]),
+        await subscribe(hanging[1]!.url, ["email.clicked"]),
+      ];
+      await subscribe(healthy.url, ["email.delivered"]);
+      const publish = async (type: string) =>
+        (await client.ok(PublishEventDocument, { input: { type, data: {} } })).publishEvent.id;
+      const held = await Promise.all(
+        ["email.opened", "email.opened", "email.clicked", "email.clicked"].map(publish),
+      );
+      await waitFor(
+        () => hanging.every((receiver) => receivedOf(receiver, ...held).length === 2),
+        "every slot to hold a hanging attempt",
+      );
+
+      const healthyEvent = await publish("email.delivered");
+      await waitFor(() => receivedOf(healthy, healthyEvent).length === 1, "the healthy endpoint's delivery");
+      // Delivered while all four hanging attempts were still in flight: none has ended.
+      expect(await hp.db.prisma.deliveryAttempt.count({ where: { endpointId: { in: hangingIds } } })).toBe(0);
+    } finally {
+      // Their attempts fail at once, so stopping need not wait for the timeout.
+      await Promise.all(hanging.map((receiver) => receiver.close()));
+    }
+  });
+
   it("hands its waiting deliveries back to the queue when the worker stops", async () => {
     const env = {
       ...TWO_CONNECTIONS,

@@ -138,6 +138,26 @@ describe("httpSender", () => {
     expect(result.durationMs).toBeLessThan(4_000);
   });
 
+  it("tells the caller once when a receiver is slow to answer, and not when it answers", async () => {
+    let slowCalls = 0;
+    const onSlow = () => {
+      slowCalls += 1;
+    };
+    const answered = await sender.send({ url: `${echo.url}/ok`, headers, body: payload, onSlow });
+    expect(answered.ok).toBe(true);
+    const result = await sender.send({
+      url: `${silent.url}/`,
+      headers,
+      body: payload,
+      timeoutMs: 1_200,
+      onSlow,
+    });
+    expect(result.outcome).toEqual({ kind: "timeout" });
+    // Told once, after 500 ms; the fast answer (before that) never was, not even later.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(slowCalls).toBe(1);
+  });
+
   it("reports a slow origin saturated while all its connections are busy, and only that origin", async () => {
     const narrow = twoConnectionSender(5_000);
     try {
