@@ -10,6 +10,7 @@ const durationBuckets = DURATION_BUCKETS_S.map(() => 0);
 let durationSum = 0;
 let durationCount = 0;
 let lineJoins = 0;
+let slotsSetAside = 0;
 
 /** Records one delivery attempt: `result` is "success" or "failure". */
 export function observeAttempt(result: "success" | "failure", durationMs: number): void {
@@ -25,6 +26,11 @@ export function observeAttempt(result: "success" | "failure", durationMs: number
 /** Counts a delivery that went to wait in line for its saturated origin (src/queue/originLines.ts). */
 export function observeLineJoin(): void {
   lineJoins += 1;
+}
+
+/** Counts an attempt that set its slot aside, its receiver slow (src/queue/deliverySlots.ts). */
+export function observeSlotSetAside(): void {
+  slotsSetAside += 1;
 }
 
 export function renderMetrics(gauges: Record<string, Record<string, number>>): string {
@@ -46,6 +52,9 @@ export function renderMetrics(gauges: Record<string, Record<string, number>>): s
     "# HELP hookpost_origin_line_joins_total Deliveries that waited in this process for a saturated receiving origin.",
     "# TYPE hookpost_origin_line_joins_total counter",
     `hookpost_origin_line_joins_total ${lineJoins}`,
+    "# HELP hookpost_slots_set_aside_total Attempts in this process that set their slot aside, their receiver silent for 500 ms.",
+    "# TYPE hookpost_slots_set_aside_total counter",
+    `hookpost_slots_set_aside_total ${slotsSetAside}`,
   );
   for (const [name, series] of Object.entries(gauges)) {
     lines.push(`# TYPE ${name} gauge`);

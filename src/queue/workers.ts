@@ -1,7 +1,7 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
-import { observeLineJoin } from "../metrics.ts";
+import { observeLineJoin, observeSlotSetAside } from "../metrics.ts";
 import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
@@ -86,7 +86,9 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     deliverAttempt(deps, deliveryId, {
       signal,
       admits: (url) => lines.admits(url, deliveryId),
-      onSlow: () => slot.setAside(),
+      onSlow: () => {
+        if (slot.setAside()) observeSlotSetAside();
+      },
     });
 
   /** Frees an attempt's slot, so a delivery waiting in line may start. */
