@@ -2,6 +2,7 @@ import { epochMs } from "../clock.ts";
 import type { Row } from "../report.ts";
 import { benchEvent, quantile } from "../workload.ts";
 import type { BenchContext } from "./context.ts";
+import { until } from "./measure.ts";
 
 const ENDPOINTS = 100;
 /** Events in the one publishEvents call that measures enqueueing at volume. */
@@ -15,7 +16,14 @@ const BULK_EVENTS = 10;
  */
 export async function fanout(ctx: BenchContext): Promise<Row> {
   const reps = ctx.quick ? 3 : 40;
-  const { api } = await ctx.stack.newWorkspace("fanout");
+  const { id: workspaceId, api } = await ctx.stack.newWorkspace("fanout");
+  const { prisma } = ctx.stack.db;
+  /** The worker records attempts a few milliseconds after sending them; a repetition starts once it has. */
+  const untilRecorded = (deliveries: number) =>
+    until(
+      async () => (await prisma.deliveryAttempt.count({ where: { workspaceId } })) >= deliveries,
+      "every fanout attempt to be recorded",
+    );
   try {
     ctx.progress(`fanout: creating ${ENDPOINTS} endpoints`);
     for (let i = 0; i < ENDPOINTS; i += 10) {
@@ -32,6 +40,7 @@ export async function fanout(ctx: BenchContext): Promise<Row> {
       const enqueueMs = epochMs() - start;
       expected += ENDPOINTS;
       await ctx.receiver.waitForCount("fanout", expected);
+      await untilRecorded(expected);
       return { id, start, enqueueMs };
     };
     await publishOne(); // warm-up
