@@ -51,7 +51,11 @@ const envSchema = z.object({
    */
   HEAP_GROWING_PERCENT: intWith(50),
 
-  /** PostgreSQL URL. Unset: embedded PGlite under DATA_DIR. */
+  /**
+   * PostgreSQL URL. Unset: embedded PGlite under DATA_DIR. Through PgBouncer,
+   * use session pooling, or transaction pooling with max_prepared_statements
+   * set (PgBouncer 1.21+): the publish insert is a prepared statement.
+   */
   DATABASE_URL: z.string().url().optional(),
   /** Where the embedded database lives when DATABASE_URL is unset. */
   DATA_DIR: z.string().default(".data"),
