@@ -57,7 +57,9 @@ describe("queryRows and inTransaction", () => {
     expect(await countAbove(1)).toEqual([{ count: 1 }]);
     // Another text gets a name of its own on the same connection (the pool has one).
     const listAbove = (n: number) =>
-      queryRows<{ n: number }>(prisma, Prisma.sql`SELECT n FROM t WHERE n > ${n} ORDER BY n`, { prepared: true });
+      queryRows<{ n: number }>(prisma, Prisma.sql`SELECT n FROM t WHERE n > ${n} ORDER BY n`, {
+        prepared: true,
+      });
     expect(await listAbove(0)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(await prepared()).toEqual([
       "SELECT count(*)::int AS count FROM t WHERE n > $1",
