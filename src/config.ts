@@ -104,6 +104,8 @@ const envSchema = z.object({
   CIRCUIT_COOLDOWN_MS: intWith(30_000, 100),
   /** Response bodies are stored up to this many bytes. */
   RESPONSE_BODY_LIMIT_BYTES: intWith(4_096),
+  /** Largest accepted GraphQL request body; larger ones get 413 REQUEST_ENTITY_TOO_LARGE. */
+  REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
   /**
@@ -165,7 +167,13 @@ export type Config = Readonly<{
   heapGrowingPercent: number;
   database: { url: string | undefined; dataDir: string; poolMax: number };
   redis: { url: string; prefix: string };
-  http: { host: string; port: number; workerPort: number; publicUrl: string | undefined };
+  http: {
+    host: string;
+    port: number;
+    workerPort: number;
+    publicUrl: string | undefined;
+    requestBodyLimitBytes: number;
+  };
   auth: { jwtSecret: string | undefined; jwtWorkspaceClaim: string; bootstrapWorkspace: boolean };
   delivery: {
     timeoutMs: number;
@@ -203,7 +211,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, poolMax: e.DATABASE_POOL_MAX },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
-    http: { host: e.HOST, port: e.PORT, workerPort: e.WORKER_PORT, publicUrl: e.PUBLIC_URL },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      workerPort: e.WORKER_PORT,
+      publicUrl: e.PUBLIC_URL,
+      requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
+    },
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtWorkspaceClaim: e.JWT_WORKSPACE_CLAIM,

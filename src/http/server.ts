@@ -8,6 +8,7 @@ import type { Deps } from "../deps.ts";
 import type { Context } from "../schema/builder.ts";
 import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
+import { useRequestBodyLimit } from "./bodyLimit.ts";
 import { healthRoutes, type Probe, serveRoute } from "./health.ts";
 import { listen } from "./listen.ts";
 import { useRefuseNulInput } from "./nulInput.ts";
@@ -44,7 +45,9 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     maskedErrors: true,
     logging: false,
-    plugins: [useRefuseNulInput()],
+    // useRequestBodyLimit instead: yoga's counts every body's bytes through a stream.
+    maxRequestBodySize: false,
+    plugins: [useRefuseNulInput(), useRequestBodyLimit(deps.config.http.requestBodyLimitBytes)],
     context: async (ctx) => ({ viewer: await authenticate(authorizationOf(ctx)), deps }),
   });
   const routes = healthRoutes(deps, probe);
