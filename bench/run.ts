@@ -15,6 +15,7 @@ import { e2e, latencyAt } from "./scenarios/e2e.ts";
 import { failingMix } from "./scenarios/failingMix.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { quiet } from "./scenarios/quiet.ts";
+import { single } from "./scenarios/single.ts";
 import { soak } from "./scenarios/soak.ts";
 import { REDIS_URL, startStack } from "./stack.ts";
 
@@ -87,6 +88,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const r = await ceiling(ctx);
     add(r);
     if (wanted("quiet")) add(await quiet(ctx));
+    if (wanted("single")) add(await single(ctx));
     if (["e2e", "e2e-latency", "failing-mix", "soak"].some(wanted)) {
       const e = await e2e(ctx, r.perSecond!);
       add(e);
