@@ -40,6 +40,7 @@ describe("npm run bench -- --quick", () => {
     expect([...byName.keys()]).toEqual([
       "ceiling",
       "quiet",
+      "single",
       "e2e",
       "failing-mix",
       "e2e-latency",
@@ -47,7 +48,7 @@ describe("npm run bench -- --quick", () => {
       "soak",
       "worker-rss",
     ]);
-    for (const name of ["ceiling", "e2e", "e2e-latency", "fanout", "failing-mix", "soak"]) {
+    for (const name of ["ceiling", "single", "e2e", "e2e-latency", "fanout", "failing-mix", "soak"]) {
       expect(byName.get(name)!.count, name).toBeGreaterThan(0);
       expect(byName.get(name)!.perSecond, name).toBeGreaterThan(0);
     }
@@ -60,6 +61,8 @@ describe("npm run bench -- --quick", () => {
     expect(byName.get("quiet")!.p50Ms).toBeGreaterThan(0);
     expect(byName.get("quiet")!.detail["cpuUs.worker"]).toBeGreaterThan(0);
     expect(byName.get("quiet")!.detail["switches.api"]).toBeGreaterThan(0);
+    // One-event publishes were all received, and what each cost the api measured.
+    expect(byName.get("single")!.detail["cpuUs.api"]).toBeGreaterThan(0);
     // The failing endpoints were tried, the healthy ones still delivered.
     expect(byName.get("failing-mix")!.detail.failing500).toBeGreaterThan(0);
     expect(byName.get("failing-mix")!.detail.failingHang).toBeGreaterThan(0);
