@@ -13,8 +13,15 @@ import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
 const EVENTS = 30;
-/** Deliveries in flight at once: the receiver holds that many requests open while the test cancels. */
+/** The worker's slots: the receiver holds that many requests open while the test cancels. */
 const CONCURRENCY = 2;
+/**
+ * Attempts that can be in flight at once: an attempt whose receiver is silent
+ * for 500 ms sets its slot aside for another, up to as many as there are
+ * slots (src/queue/deliverySlots.ts), and a slow host reaches that before
+ * the cancel.
+ */
+const MAX_IN_FLIGHT = 2 * CONCURRENCY;
 /** Several batches, so a cancel can land mid-walk; each holds more than can be in flight. */
 const BATCH = 10;
 
@@ -60,7 +67,7 @@ describe("cancelling a replay", () => {
     };
     const { replayEvents: replay } = await client.ok(ReplayEventsDocument, { input });
     await waitFor(
-      () => receiver.requests.length === beforeReplay + CONCURRENCY,
+      () => receiver.requests.length >= beforeReplay + CONCURRENCY,
       "replayed requests in flight",
     );
 
@@ -92,7 +99,7 @@ describe("cancelling a replay", () => {
       .slice(sentAtCancel)
       .filter((r) => !r.body.includes(probe.id)).length;
     // Only what was already being sent when cancel ran may still arrive.
-    expect(replayedAfterCancel).toBeLessThanOrEqual(CONCURRENCY);
+    expect(replayedAfterCancel).toBeLessThanOrEqual(MAX_IN_FLIGHT);
     expect(receiver.requests.length - beforeReplay).toBeLessThan(EVENTS);
     // The walk stopped too: the total claimed when cancel ran did not grow after it.
     const { replay: after } = await client.ok(GetReplayDocument, { id: replay.id });
@@ -100,7 +107,7 @@ describe("cancelling a replay", () => {
     expect(after!.enqueued).toBeLessThanOrEqual(after!.total);
     const cancelledDeliveries = await listDeliveries(client, { status: ["CANCELLED"] });
     expect(after!.total).toBeGreaterThanOrEqual(BATCH);
-    expect(cancelledDeliveries.length).toBeGreaterThanOrEqual(after!.total - CONCURRENCY);
+    expect(cancelledDeliveries.length).toBeGreaterThanOrEqual(after!.total - MAX_IN_FLIGHT);
 
     const { replayEvents: fresh } = await client.ok(ReplayEventsDocument, { input });
     expect(fresh.id).not.toBe(replay.id);
