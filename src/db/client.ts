@@ -41,8 +41,9 @@ const paramOf = (value: unknown) => (value instanceof Date ? value.toISOString()
  * text never changes (each text stays prepared on every connection) and
  * whose plan cannot go stale as tables grow: a generic plan is made once,
  * from the statistics of the moment, and kept until the next ANALYZE. The
- * delivery loader prepared on a new database kept a plan that scanned the
- * whole Delivery table, 20–40 ms a load once e2e had filled it.
+ * delivery loader, prepared on a new database, kept a plan made while the
+ * Endpoint table held one row: it looked every delivery's event up again for
+ * each endpoint, 24–26 ms to load a fan-out's 100 deliveries instead of 3.
  */
 export type QueryOptions = { prepared?: boolean };
 
