@@ -95,7 +95,7 @@ export async function insertEventsAndDeliveries(
     WHERE "endpointId" NOT IN (SELECT "id" FROM "Endpoint"
       WHERE "workspaceId" = ${workspaceId} AND "circuitOpenUntil" > ${at}::timestamp(3))
     UNION ALL SELECT "id", true FROM inserted`,
-    { prepared: true },
+    { preparedAs: "publish_insert" },
   );
   return {
     eventIds: new Set(rows.filter((row) => row.event).map((row) => row.id)),

@@ -41,29 +41,27 @@ describe("queryRows and inTransaction", () => {
     expect(await prisma.$queryRaw<{ one: number }[]>`SELECT 1 AS one`).toEqual([{ one: 1 }]);
   });
 
-  it("prepares a statement once per connection, named after its text", async () => {
+  it("prepares a statement once per connection, under the name it is given", async () => {
     const prepared = async () =>
-      (
-        await queryRows<{ statement: string }>(
-          prisma,
-          Prisma.sql`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'hp\_%' ORDER BY statement`,
-        )
-      ).map((row) => row.statement);
+      await queryRows<{ name: string; statement: string }>(
+        prisma,
+        Prisma.sql`SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'hp\_%' ORDER BY name`,
+      );
     const countAbove = (n: number) =>
       queryRows<{ count: number }>(prisma, Prisma.sql`SELECT count(*)::int AS count FROM t WHERE n > ${n}`, {
-        prepared: true,
+        preparedAs: "count_above",
       });
     expect(await countAbove(0)).toEqual([{ count: 2 }]);
     expect(await countAbove(1)).toEqual([{ count: 1 }]);
-    // Another text gets a name of its own on the same connection (the pool has one).
+    // Another statement under another name, on the same connection (the pool has one).
     const listAbove = (n: number) =>
       queryRows<{ n: number }>(prisma, Prisma.sql`SELECT n FROM t WHERE n > ${n} ORDER BY n`, {
-        prepared: true,
+        preparedAs: "list_above",
       });
     expect(await listAbove(0)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(await prepared()).toEqual([
-      "SELECT count(*)::int AS count FROM t WHERE n > $1",
-      "SELECT n FROM t WHERE n > $1 ORDER BY n",
+      { name: "hp_count_above", statement: "SELECT count(*)::int AS count FROM t WHERE n > $1" },
+      { name: "hp_list_above", statement: "SELECT n FROM t WHERE n > $1 ORDER BY n" },
     ]);
   });
 
