@@ -48,7 +48,10 @@ function eventsJson(events: readonly NewEvent[], now: Date): string {
  * 3.6–3.7; PostgreSQL's is the same).
  *
  * The endpoints are the workspace's enabled ones that eventTypeMatches and
- * streamMatches admit (endpointAdmitsSql).
+ * streamMatches admit (endpointAdmitsSql). Deliveries are made from the rows
+ * the event insert returns, not joined back to the input rows: the kept
+ * generic plan matched those pairwise, which cost PostgreSQL 76 µs an event in
+ * a publish of 1,000 instead of 38 (one connection).
  *
  * An event whose idempotency key (or id) is already taken is skipped
  * (ON CONFLICT DO NOTHING) together with its deliveries. Returns the ids of
@@ -78,17 +81,16 @@ export async function insertEventsAndDeliveries(
         ${at}::timestamp(3)
       FROM v
       ON CONFLICT DO NOTHING
-      RETURNING "id"
+      RETURNING "id", "type", "stream"
     ), delivered AS (
       INSERT INTO "Delivery" ("id", "workspaceId", "eventId", "endpointId", "eventType", "nextAttemptAt",
         "createdAt", "updatedAt")
-      SELECT ${deliveryIdSql(now, Prisma.sql`v.id`, Prisma.sql`n."id"`)}, ${workspaceId}, v.id, n."id",
-        v.type, ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3)
-      FROM v
-      JOIN inserted ON inserted."id" = v.id
-      JOIN ${receivingFiltersSql("r")} ON r.type = v.type
+      SELECT ${deliveryIdSql(now, Prisma.sql`i."id"`, Prisma.sql`n."id"`)}, ${workspaceId}, i."id", n."id",
+        i."type", ${at}::timestamp(3), ${at}::timestamp(3), ${at}::timestamp(3)
+      FROM inserted i
+      JOIN ${receivingFiltersSql("r")} ON r.type = i."type"
       JOIN "Endpoint" n ON n."workspaceId" = ${workspaceId} AND n.enabled
-        AND ${endpointAdmitsSql("n", Prisma.sql`r.filters`, Prisma.sql`v.stream`)}
+        AND ${endpointAdmitsSql("n", Prisma.sql`r.filters`, Prisma.sql`i."stream"`)}
       RETURNING "id", "endpointId"
     )
     SELECT "id", false AS "event" FROM delivered
