@@ -75,8 +75,17 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * LIMIT tells it the real count, so a small batch updates its deliveries by
  * primary key instead of hashing a scan of the whole table (a one-attempt
  * write cost PostgreSQL 1.9 ms of CPU that way, 1.1 ms now).
+ *
+ * Its transaction commits without waiting for the WAL to reach the disk
+ * (`synchronous_commit` off for that transaction alone, set in the statement
+ * so it costs no round trip). If PostgreSQL itself crashes in the next
+ * fraction of a second, these attempts are lost and their deliveries are as
+ * before them, due, so they are sent again: a duplicate, never a loss. The
+ * publishes, whose events exist nowhere else, still wait for the disk, and
+ * now share it with half as many flushes: publishEvents' p99 in the latency
+ * scenario was 12.8–16.6 ms against 17.9–19.2 (three alternated pairs).
  */
-function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: AttemptWrite[]) {
+export function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: AttemptWrite[]) {
   const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
     id: a.id,
     workspace_id: a.workspaceId,
@@ -116,6 +125,8 @@ function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: Att
         status text, retry_step int, next_attempt_at text, next_trigger text, last_response_status int,
         last_error text, succeeded_at text, guarded boolean, claimed_by text)
       LIMIT ${rows.length}
+    ), unflushed AS (
+      SELECT set_config('synchronous_commit', 'off', true)
     ), inserted AS (
       INSERT INTO "DeliveryAttempt" ("id", "workspaceId", "deliveryId", "eventId", "endpointId", "number",
         "trigger", "url", "requestHeaders", "responseStatus", "responseHeaders",
@@ -140,7 +151,7 @@ function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: Att
       "lastError" = v.last_error,
       "succeededAt" = COALESCE(v.succeeded_at::timestamp(3), d."succeededAt"),
       "updatedAt" = v.created_at::timestamp(3)
-    FROM v
+    FROM v, unflushed
     WHERE d."id" = v.delivery_id AND (NOT v.guarded OR d."replayId" IS NOT DISTINCT FROM v.claimed_by)
     RETURNING d.*`);
 }

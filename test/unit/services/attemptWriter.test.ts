@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeliveryAttempt } from "../../../src/db/generated/client.ts";
+import { inTransaction } from "../../../src/db/client.ts";
+import { type Delivery, type DeliveryAttempt, Prisma } from "../../../src/db/generated/client.ts";
 import { newId } from "../../../src/ids.ts";
 import {
   type AttemptWrite,
   createAttemptWriter,
   createFailureCounter,
   distinctRounds,
+  writeRound,
 } from "../../../src/services/attemptWriter.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 
@@ -177,6 +179,25 @@ describe("attemptWriter", () => {
       lastError: "timed out after 2000 ms",
       lastResponseStatus: null,
       succeededAt: b.succeededAt,
+    });
+  });
+
+  it("commits its transaction without waiting for the WAL flush", async () => {
+    const d = await newDelivery();
+    const settingAfterWrite = await inTransaction(db.prisma, async (tx) => {
+      const before = await tx.rows<{ value: string }>(
+        Prisma.sql`SELECT current_setting('synchronous_commit') AS value`,
+      );
+      expect(before[0]!.value).toBe("on");
+      await writeRound((query) => tx.rows<Delivery>(query), [success(attemptOf(d, true))]);
+      const after = await tx.rows<{ value: string }>(
+        Prisma.sql`SELECT current_setting('synchronous_commit') AS value`,
+      );
+      return after[0]!.value;
+    });
+    expect(settingAfterWrite).toBe("off");
+    expect(await db.prisma.delivery.findUniqueOrThrow({ where: { id: d.id } })).toMatchObject({
+      status: "SUCCEEDED",
     });
   });
 
