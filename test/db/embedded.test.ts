@@ -7,6 +7,7 @@ import { createPrismaClient } from "../../src/db/client.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { startEmbeddedPostgres } from "../../src/db/embedded.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { createAttemptWriter } from "../../src/services/attemptWriter.ts";
 import { createDeliveryLoader } from "../../src/services/deliveryLoader.ts";
 import { insertEventsAndDeliveries } from "../../src/services/eventInserts.ts";
 import { createTestDatabase } from "../support/db.ts";
@@ -40,8 +41,9 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
           secret: "whsec_x",
         },
       });
-      // The hot raw statements (publish insert, delivery loader) run on PGlite as on PostgreSQL.
+      // The hot raw statements (publish insert, delivery loader, attempt writer) run on PGlite as on PostgreSQL.
       const loader = createDeliveryLoader(prisma);
+      const writer = createAttemptWriter(prisma);
       for (const n of [1, 2]) {
         const now = new Date();
         const event = {
@@ -60,6 +62,38 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
         expect(deliveryIds).toHaveLength(1);
         const delivery = await loader.run(deliveryIds[0]!);
         expect(delivery).toMatchObject({ eventId: event.id, status: "PENDING", event: { payload: { n } } });
+        const recorded = await writer.run({
+          attempt: {
+            id: `att_embedded_${n}`,
+            workspaceId: "ws_embedded",
+            deliveryId: deliveryIds[0]!,
+            eventId: event.id,
+            endpointId: "ep_embedded",
+            number: 1,
+            trigger: "SCHEDULED",
+            url: "https://example.com/",
+            requestHeaders: { "webhook-id": event.id },
+            responseStatus: 200,
+            responseHeaders: {},
+            responseBody: "ok",
+            error: null,
+            durationMs: 3,
+            succeeded: true,
+            startedAt: now,
+            createdAt: now,
+          },
+          change: {
+            status: "SUCCEEDED",
+            retryStep: 0,
+            nextAttemptAt: null,
+            trigger: "SCHEDULED",
+            lastResponseStatus: 200,
+            lastError: null,
+            succeededAt: now,
+          },
+          claimedBy: { replayId: null },
+        });
+        expect(recorded).toMatchObject({ id: deliveryIds[0], status: "SUCCEEDED", attempts: 1 });
       }
       await prisma.$disconnect();
     } finally {
