@@ -10,6 +10,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { createAttemptWriter } from "../../src/services/attemptWriter.ts";
 import { createDeliveryLoader } from "../../src/services/deliveryLoader.ts";
 import { insertEventsAndDeliveries } from "../../src/services/eventInserts.ts";
+import { successWrite } from "../support/attemptWrites.ts";
 import { createTestDatabase } from "../support/db.ts";
 
 let dataDir: string;
@@ -62,8 +63,8 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
         expect(deliveryIds).toHaveLength(1);
         const delivery = await loader.run(deliveryIds[0]!);
         expect(delivery).toMatchObject({ eventId: event.id, status: "PENDING", event: { payload: { n } } });
-        const recorded = await writer.run({
-          attempt: {
+        const recorded = await writer.run(
+          successWrite({
             id: `att_embedded_${n}`,
             workspaceId: "ws_embedded",
             deliveryId: deliveryIds[0]!,
@@ -81,18 +82,8 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
             succeeded: true,
             startedAt: now,
             createdAt: now,
-          },
-          change: {
-            status: "SUCCEEDED",
-            retryStep: 0,
-            nextAttemptAt: null,
-            trigger: "SCHEDULED",
-            lastResponseStatus: 200,
-            lastError: null,
-            succeededAt: now,
-          },
-          claimedBy: { replayId: null },
-        });
+          }),
+        );
         expect(recorded).toMatchObject({ id: deliveryIds[0], status: "SUCCEEDED", attempts: 1 });
       }
       await prisma.$disconnect();

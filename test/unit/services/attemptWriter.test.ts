@@ -9,6 +9,7 @@ import {
   distinctRounds,
   writeRound,
 } from "../../../src/services/attemptWriter.ts";
+import { successWrite } from "../../support/attemptWrites.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 
 /** The batched writers against a real PostgreSQL: what they write must read back through Prisma unchanged. */
@@ -86,19 +87,6 @@ describe("attemptWriter", () => {
     };
   }
 
-  const success = (attempt: DeliveryAttempt): AttemptWrite => ({
-    attempt,
-    change: {
-      status: "SUCCEEDED",
-      retryStep: 0,
-      nextAttemptAt: null,
-      trigger: "SCHEDULED",
-      lastResponseStatus: 200,
-      lastError: null,
-      succeededAt: attempt.createdAt,
-    },
-    claimedBy: null,
-  });
   const retry = (attempt: DeliveryAttempt, nextAttemptAt: Date): AttemptWrite => ({
     attempt,
     change: {
@@ -127,7 +115,7 @@ describe("attemptWriter", () => {
       data: { replayId: newer.id, status: "PENDING" },
     });
     const [updated, skipped] = await Promise.all([
-      writer.run({ ...success(kept), claimedBy: { replayId: null } }),
+      writer.run({ ...successWrite(kept), claimedBy: { replayId: null } }),
       writer.run({ ...retry(stale, new Date()), claimedBy: { replayId: null } }),
     ]);
     expect(updated).toMatchObject({ id: asLoaded.id, status: "SUCCEEDED", attempts: 1 });
@@ -147,7 +135,7 @@ describe("attemptWriter", () => {
     const failedAttempt = attemptOf(b, false);
     const nextAt = new Date("2025-06-01T12:35:26.789Z");
     const [updatedA, updatedB] = await Promise.all([
-      writer.run(success(okAttempt)),
+      writer.run(successWrite(okAttempt)),
       writer.run(retry(failedAttempt, nextAt)),
     ]);
 
@@ -189,7 +177,7 @@ describe("attemptWriter", () => {
         Prisma.sql`SELECT current_setting('synchronous_commit') AS value`,
       );
       expect(before[0]!.value).toBe("on");
-      await writeRound((query) => tx.rows<Delivery>(query), [success(attemptOf(d, true))]);
+      await writeRound((query) => tx.rows<Delivery>(query), [successWrite(attemptOf(d, true))]);
       const after = await tx.rows<{ value: string }>(
         Prisma.sql`SELECT current_setting('synchronous_commit') AS value`,
       );
@@ -206,7 +194,7 @@ describe("attemptWriter", () => {
     const writer = createAttemptWriter(db.prisma);
     const first = attemptOf(d, false);
     const second = attemptOf(d, true, new Date("2025-06-01T12:40:00.000Z"));
-    await Promise.all([writer.run(retry(first, new Date())), writer.run(success(second))]);
+    await Promise.all([writer.run(retry(first, new Date())), writer.run(successWrite(second))]);
     const after = await db.prisma.delivery.findUniqueOrThrow({ where: { id: d.id } });
     expect(after.attempts).toBe(2);
     expect(after.status).toBe("SUCCEEDED");
@@ -219,11 +207,11 @@ describe("attemptWriter", () => {
       await createAttemptWriter(db.prisma).run(write);
       return (await db.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } })).consecutiveFailures;
     };
-    const testSend = success(attemptOf(await newDelivery(), true));
+    const testSend = successWrite(attemptOf(await newDelivery(), true));
     testSend.attempt.trigger = "TEST";
     expect(await failuresAfter(retry(attemptOf(await newDelivery(), false), new Date()))).toBe(4);
     expect(await failuresAfter(testSend)).toBe(4);
-    expect(await failuresAfter(success(attemptOf(await newDelivery(), true)))).toBe(0);
+    expect(await failuresAfter(successWrite(attemptOf(await newDelivery(), true)))).toBe(0);
   });
 
   it("fails only the attempt whose delivery is gone; the rest of its batch is written", async () => {
@@ -232,8 +220,8 @@ describe("attemptWriter", () => {
     const writer = createAttemptWriter(db.prisma);
     const keptAttempt = attemptOf(kept, true);
     const outcomes = await Promise.allSettled([
-      writer.run(success(keptAttempt)),
-      writer.run(success(attemptOf(deleted, true))),
+      writer.run(successWrite(keptAttempt)),
+      writer.run(successWrite(attemptOf(deleted, true))),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
     expect(await db.prisma.deliveryAttempt.findUnique({ where: { id: keptAttempt.id } })).toEqual(
