@@ -6,10 +6,11 @@ import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/cli
  * Writes delivery attempts in batches: for many concurrent attempts, one
  * statement inserts every attempt row, updates every delivery
  * (`UPDATE … FROM (VALUES …)`) and restarts the failure count of every
- * endpoint that a (non-test) attempt reached, atomically. A caller's promise resolves with
- * its delivery as updated only once that statement has committed, so a job
- * never completes before its attempt is recorded: a crash can at worst repeat
- * a delivery, never lose one or forget that it succeeded.
+ * endpoint that a (non-test) attempt reached, atomically. A caller's promise
+ * resolves with its delivery as updated only once that statement has
+ * committed, so a job never completes before its attempt is recorded: a crash
+ * can at worst repeat a delivery, never lose one (see writeRound for a crash
+ * of PostgreSQL itself).
  */
 
 /** The delivery's new state after one attempt; `attempts` is incremented in SQL. */
@@ -82,9 +83,10 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * fraction of a second, these attempts are lost and their deliveries are as
  * they were before them: a scheduled one is due, and is sent again (a
  * duplicate, never a loss); a manual or test attempt leaves no record,
- * though its request was made. The publishes, whose events exist nowhere else, still wait for the disk, and
- * now share it with half as many flushes: publishEvents' p99 in the latency
- * scenario was 12.8–16.6 ms against 17.9–19.2 (three alternated pairs).
+ * though its request was made. The publishes, whose events exist nowhere
+ * else, still wait for the disk, and now share it with half as many flushes:
+ * publishEvents' p99 in the latency scenario was 12.8–16.6 ms against
+ * 17.9–19.2 (three alternated pairs). Exported for its test.
  */
 export function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: AttemptWrite[]) {
   const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
