@@ -5,7 +5,8 @@
  * row does.
  *
  * A batch runs when it holds `maxBatch` items or `maxDelayMs` after its first
- * item arrived (0: at the end of the current tick). Each caller's promise
+ * item arrived (0: at the end of the current tick). With `waitOnlyBelow`, it
+ * waits only while it is small and calls are coming close together (see there). Each caller's promise
  * settles only when its batch has: a writer resolves once the batch is
  * committed, never before. If a batch of several items fails, each item is
  * retried on its own, so one bad item (a row deleted meanwhile) cannot fail
@@ -21,6 +22,14 @@ export type Batcher<I, O> = {
 export function createBatcher<I, O>(opts: {
   maxBatch: number;
   maxDelayMs: number;
+  /**
+   * Set: a batch waits for maxDelayMs only while it holds fewer items than
+   * this and the call before came less than maxDelayMs earlier; otherwise it
+   * runs at the end of the tick. A lone call on a quiet system then waits for
+   * nothing, a large batch does not wait for more, and lone calls arriving
+   * close together share a statement.
+   */
+  waitOnlyBelow?: number;
   /** Must return one result per item, in the same order. */
   runBatch(items: I[]): Promise<O[]>;
 }): Batcher<I, O> {
@@ -54,9 +63,16 @@ export function createBatcher<I, O>(opts: {
     inFlight.add(done);
   };
 
-  const schedule = () => {
-    if (opts.maxDelayMs > 0) {
-      const timer = setTimeout(start, opts.maxDelayMs);
+  /** Whether the pending batch waits on a timer rather than for the end of the tick. */
+  let waiting = false;
+  let lastCallAt = Number.NEGATIVE_INFINITY;
+  const schedule = (callsClose: boolean) => {
+    cancelTimer?.();
+    const { maxDelayMs, waitOnlyBelow } = opts;
+    waiting =
+      maxDelayMs > 0 && (waitOnlyBelow === undefined || (callsClose && pending.length < waitOnlyBelow));
+    if (waiting) {
+      const timer = setTimeout(start, maxDelayMs);
       cancelTimer = () => clearTimeout(timer);
     } else {
       const immediate = setImmediate(start);
@@ -66,10 +82,14 @@ export function createBatcher<I, O>(opts: {
 
   return {
     run(item) {
+      const now = performance.now();
+      const callsClose = now - lastCallAt < opts.maxDelayMs;
+      lastCallAt = now;
       return new Promise<O>((resolve, reject) => {
         pending.push({ item, resolve, reject });
         if (pending.length >= opts.maxBatch) start();
-        else if (!cancelTimer) schedule();
+        else if (!cancelTimer) schedule(callsClose);
+        else if (waiting && pending.length === opts.waitOnlyBelow) schedule(callsClose);
       });
     },
     async flush() {

@@ -53,6 +53,30 @@ describe("createBatcher", () => {
     expect(r.batches).toEqual([[1, 2]]);
   });
 
+  it("with waitOnlyBelow, runs a lone call at once, and waits only for calls coming close together while few", async () => {
+    const r = recording();
+    const endOfTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const batcher = createBatcher({
+      maxBatch: 100,
+      maxDelayMs: 60_000,
+      waitOnlyBelow: 4,
+      runBatch: r.runBatch,
+    });
+    // Nothing came before it: no reason to wait.
+    const lone = batcher.run(1);
+    await endOfTick();
+    expect(r.batches).toEqual([[1]]);
+    expect(await lone).toBe(2);
+    // Each came right after another: they wait for company, until there are four.
+    const close = [2, 3, 4].map((n) => batcher.run(n));
+    await endOfTick();
+    expect(r.batches).toEqual([[1]]);
+    close.push(batcher.run(5));
+    await endOfTick();
+    expect(r.batches).toEqual([[1], [2, 3, 4, 5]]);
+    expect(await Promise.all(close)).toEqual([4, 6, 8, 10]);
+  });
+
   it("settles no caller before its batch has finished", async () => {
     const hold = gate();
     let finished = false;
