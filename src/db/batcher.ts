@@ -6,11 +6,12 @@
  *
  * A batch runs when it holds `maxBatch` items or `maxDelayMs` after its first
  * item arrived (0: at the end of the current tick). With `waitOnlyBelow`, it
- * waits only while it is small and calls are coming close together (see there). Each caller's promise
- * settles only when its batch has: a writer resolves once the batch is
- * committed, never before. If a batch of several items fails, each item is
- * retried on its own, so one bad item (a row deleted meanwhile) cannot fail
- * the others; only items that fail alone reject. That retry is only sound
+ * waits only while it is small and calls are coming close together (see
+ * there). Each caller's promise settles only when its batch has: a writer
+ * resolves once the batch is committed, never before. If a batch of several
+ * items fails, each item is retried on its own, so one bad item (a row
+ * deleted meanwhile) cannot fail the others; only items that fail alone
+ * reject. That retry is only sound
  * because `runBatch` is all or nothing (one statement, or one transaction).
  */
 export type Batcher<I, O> = {
