@@ -13,6 +13,7 @@ import { LiveDeliveryAttemptsDocument } from "../test/generated/graphql.ts";
 import { createTestDatabase } from "../test/support/db.ts";
 import { testEnv } from "../test/support/hookpost.ts";
 import { spawnHookpost } from "../test/support/processes.ts";
+import { deleteRedisKeys } from "../test/support/redis.ts";
 import { sleep } from "./clock.ts";
 import { cpuPer, measureCpu } from "./cpu.ts";
 import { sampleRss } from "./rss.ts";
@@ -175,6 +176,7 @@ export async function runLiveScenario(opts: {
     await api.stop();
     publisher.disconnect();
     listener.disconnect();
+    await deleteRedisKeys(env.REDIS_URL!, env.REDIS_PREFIX!);
     await db.drop();
   }
 }
