@@ -11,8 +11,8 @@
  * resolves once the batch is committed, never before. If a batch of several
  * items fails, each item is retried on its own, so one bad item (a row
  * deleted meanwhile) cannot fail the others; only items that fail alone
- * reject. That retry is only sound
- * because `runBatch` is all or nothing (one statement, or one transaction).
+ * reject. That retry is only sound because `runBatch` is all or nothing (one
+ * statement, or one transaction).
  */
 export type Batcher<I, O> = {
   run(item: I): Promise<O>;

@@ -11,16 +11,17 @@ export type LoadedDelivery = Delivery & {
 
 /**
  * Loads the deliveries of many concurrent attempts with one query per tick:
- * one SELECT joining their events, endpoints and replays. Deliveries that
- * come one by one but close together (events published one per call) wait
- * up to 2 ms to share a load, whose cost is mostly planning, whatever its
- * size; a lone one on a quiet system, or 16 at once, do not wait. With four
- * clients publishing one event per call, PostgreSQL's CPU per event fell
- * from 606–823 µs to 391–465 and the events delivered per second rose from
- * 978–1,334 to 1,418–1,646 (three alternated pairs); the quiet and latency
- * scenarios did not move. Prisma's
+ * one SELECT joining their events, endpoints and replays. Prisma's
  * `findMany({ include })` runs a query per relation and maps every row in
  * JavaScript, which costs the worker (and PostgreSQL) several times more.
+ *
+ * Deliveries that come one by one but close together (events published one
+ * per call) wait up to 2 ms to share a load, whose cost is mostly planning,
+ * whatever its size; a lone one on a quiet system, or 16 at once, do not
+ * wait. With four clients publishing one event per call, PostgreSQL's CPU
+ * per event fell from 606–823 µs to 391–465 and the events delivered per
+ * second rose from 978–1,334 to 1,418–1,646 (three alternated pairs); the
+ * quiet and latency scenarios did not move.
  *
  * Each related row is a primary-key lookup of its own per delivery: LATERAL
  * with OFFSET 0 keeps the planner from folding them into a join whose order

@@ -173,15 +173,13 @@ describe("attemptWriter", () => {
   it("commits its transaction without waiting for the WAL flush", async () => {
     const d = await newDelivery();
     const settingAfterWrite = await inTransaction(db.prisma, async (tx) => {
-      const before = await tx.rows<{ value: string }>(
-        Prisma.sql`SELECT current_setting('synchronous_commit') AS value`,
-      );
-      expect(before[0]!.value).toBe("on");
+      const setting = async () =>
+        (
+          await tx.rows<{ value: string }>(Prisma.sql`SELECT current_setting('synchronous_commit') AS value`)
+        )[0]!.value;
+      expect(await setting()).toBe("on");
       await writeRound((query) => tx.rows<Delivery>(query), [successWrite(attemptOf(d, true))]);
-      const after = await tx.rows<{ value: string }>(
-        Prisma.sql`SELECT current_setting('synchronous_commit') AS value`,
-      );
-      return after[0]!.value;
+      return setting();
     });
     expect(settingAfterWrite).toBe("off");
     expect(await db.prisma.delivery.findUniqueOrThrow({ where: { id: d.id } })).toMatchObject({
