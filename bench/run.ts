@@ -12,7 +12,7 @@ import { sampleRss } from "./rss.ts";
 import { ceiling } from "./scenarios/ceiling.ts";
 import type { BenchContext } from "./scenarios/context.ts";
 import { e2e, latencyAt } from "./scenarios/e2e.ts";
-import { failingMix } from "./scenarios/failingMix.ts";
+import { comparedWithE2e, failingMix } from "./scenarios/failingMix.ts";
 import { fanout } from "./scenarios/fanout.ts";
 import { quiet } from "./scenarios/quiet.ts";
 import { single } from "./scenarios/single.ts";
@@ -92,8 +92,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     if (["e2e", "e2e-latency", "failing-mix", "soak"].some(wanted)) {
       const e = await e2e(ctx, r.perSecond!);
       add(e);
-      // Right after e2e, which it is compared with: on tables of the same size.
-      if (wanted("failing-mix")) add(await failingMix(ctx, e.perSecond!));
+      if (wanted("failing-mix")) {
+        const mix = await failingMix(ctx);
+        const after = await e2e(ctx, r.perSecond!, "e2e-after-mix");
+        add(comparedWithE2e(mix, e, after));
+        add(after);
+      }
       const halfRate = e.perSecond! / 2;
       if (wanted("e2e-latency")) add(await latencyAt(ctx, halfRate, opts.quick ? 2 : 10, "e2e-latency"));
       if (wanted("fanout")) add(await fanout(ctx));

@@ -43,17 +43,28 @@ describe("npm run bench -- --quick", () => {
       "single",
       "e2e",
       "failing-mix",
+      "e2e-after-mix",
       "e2e-latency",
       "fanout",
       "soak",
       "worker-rss",
     ]);
-    for (const name of ["ceiling", "single", "e2e", "e2e-latency", "fanout", "failing-mix", "soak"]) {
+    for (const name of [
+      "ceiling",
+      "single",
+      "e2e",
+      "e2e-after-mix",
+      "e2e-latency",
+      "fanout",
+      "failing-mix",
+      "soak",
+    ]) {
       expect(byName.get(name)!.count, name).toBeGreaterThan(0);
       expect(byName.get(name)!.perSecond, name).toBeGreaterThan(0);
     }
-    // Every e2e delivery succeeded once, and its attempt is in the database.
+    // Every e2e delivery succeeded once, and its attempt is in the database, in both runs.
     expect(byName.get("e2e")!.detail).toMatchObject({ notSucceeded: 0, duplicates: 0 });
+    expect(byName.get("e2e-after-mix")!.detail).toMatchObject({ notSucceeded: 0, duplicates: 0 });
     expect(byName.get("e2e")!.ofCeiling).toBeGreaterThan(0);
     expect(byName.get("e2e-latency")!.p99Ms).toBeGreaterThan(0);
     // Each quiet publish was received, and its cost was measured in every process.
@@ -66,6 +77,10 @@ describe("npm run bench -- --quick", () => {
     // The failing endpoints were tried, the healthy ones still delivered.
     expect(byName.get("failing-mix")!.detail.failing500).toBeGreaterThan(0);
     expect(byName.get("failing-mix")!.detail.failingHang).toBeGreaterThan(0);
+    // Compared with the mean of the e2e runs on either side of it.
+    const mix = byName.get("failing-mix")!;
+    const e2eMeanPerS = (byName.get("e2e")!.perSecond! + byName.get("e2e-after-mix")!.perSecond!) / 2;
+    expect(mix.detail.vsE2e).toBeCloseTo(mix.perSecond! / e2eMeanPerS, 6);
     expect(byName.get("worker-rss")!.detail.peakMb).toBeGreaterThan(0);
     expect(output).toContain("| scenario |");
   });
