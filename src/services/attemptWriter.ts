@@ -67,15 +67,74 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
   });
 }
 
+/** A column of the rows a round sends: its name in the statement, its type, and its value for one write. */
+type Column = readonly [
+  name: string,
+  type: "text" | "int" | "boolean" | "jsonb",
+  value: (w: AttemptWrite) => unknown,
+];
+
 /**
- * One statement for the whole round. The rows travel as one JSON parameter
- * (`json_to_recordset`): one native JSON.stringify instead of escaping every
+ * Each write travels as one JSON array of these values, in this order. Dates
+ * serialize as ISO text; cast to timestamp(3), PostgreSQL drops the `Z`, which
+ * stores UTC as Prisma does, whatever the session time zone.
+ */
+const COLUMNS: readonly Column[] = [
+  ["id", "text", (w) => w.attempt.id],
+  ["workspace_id", "text", (w) => w.attempt.workspaceId],
+  ["delivery_id", "text", (w) => w.attempt.deliveryId],
+  ["event_id", "text", (w) => w.attempt.eventId],
+  ["endpoint_id", "text", (w) => w.attempt.endpointId],
+  ["number", "int", (w) => w.attempt.number],
+  ["trigger", "text", (w) => w.attempt.trigger],
+  ["url", "text", (w) => w.attempt.url],
+  ["request_headers", "jsonb", (w) => w.attempt.requestHeaders],
+  ["response_status", "int", (w) => w.attempt.responseStatus],
+  ["response_headers", "jsonb", (w) => w.attempt.responseHeaders],
+  ["response_body", "text", (w) => w.attempt.responseBody],
+  ["error", "text", (w) => w.attempt.error],
+  ["duration_ms", "int", (w) => w.attempt.durationMs],
+  ["succeeded", "boolean", (w) => w.attempt.succeeded],
+  ["started_at", "text", (w) => w.attempt.startedAt],
+  ["created_at", "text", (w) => w.attempt.createdAt],
+  ["status", "text", (w) => w.change.status],
+  ["retry_step", "int", (w) => w.change.retryStep],
+  ["next_attempt_at", "text", (w) => w.change.nextAttemptAt],
+  ["next_trigger", "text", (w) => w.change.trigger],
+  ["last_response_status", "int", (w) => w.change.lastResponseStatus],
+  ["last_error", "text", (w) => w.change.lastError],
+  ["succeeded_at", "text", (w) => w.change.succeededAt],
+  ["guarded", "boolean", (w) => w.claimedBy !== null],
+  ["claimed_by", "text", (w) => w.claimedBy?.replayId ?? null],
+];
+
+/** The row `v` of each write, by position; a JSON null becomes NULL (`->` alone would give jsonb 'null'). */
+const ROW_SELECT = Prisma.raw(
+  COLUMNS.map(([name, type], i) =>
+    type === "jsonb"
+      ? `NULLIF(e->${i}, 'null'::jsonb) AS ${name}`
+      : type === "text"
+        ? `e->>${i} AS ${name}`
+        : `(e->>${i})::${type} AS ${name}`,
+  ).join(", "),
+);
+
+/**
+ * One statement for the whole round. The rows travel as one JSON parameter,
+ * an array of arrays: one native JSON.stringify instead of escaping every
  * value into a PostgreSQL array literal, which cost the worker a tenth of its
- * allocations. One row per attempt feeds both the INSERT and the UPDATE.
- * PostgreSQL takes `json_to_recordset` for 100 rows whatever it holds; the
- * LIMIT tells it the real count, so a small batch updates its deliveries by
- * primary key instead of hashing a scan of the whole table (a one-attempt
- * write cost PostgreSQL 1.9 ms of CPU that way, 1.1 ms now).
+ * allocations. Arrays, not objects: `json_to_recordset` over objects cost
+ * PostgreSQL 7.8 µs a row to take apart (200 attempts, one connection), the
+ * positions of a jsonb array 3.1, and the text to send is nearly a third
+ * smaller. The whole write of 140 attempts fell from 53–55 µs of PostgreSQL's
+ * CPU per attempt to 39–46 (one connection, three alternated pairs); in e2e,
+ * PostgreSQL's CPU per delivery from 104–111 µs to 89–95 and the worker's
+ * from 114–135 to 95–108, 6,758–7,419 deliveries/s against 5,922–6,263.
+ * One row per attempt feeds both the INSERT and the UPDATE. PostgreSQL takes
+ * a set-returning function for 100 rows whatever it returns; the LIMIT tells
+ * it the real count, so a small batch updates its deliveries by primary key
+ * instead of hashing a scan of the whole table (a one-attempt write cost
+ * PostgreSQL 1.9 ms of CPU that way, 1.1 ms now).
  *
  * Its transaction commits without waiting for the WAL to reach the disk
  * (`synchronous_commit` off for that transaction alone, set in the statement
@@ -89,44 +148,10 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
  * 17.9–19.2 (three alternated pairs). Exported for its test.
  */
 export function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writes: AttemptWrite[]) {
-  const rows = writes.map(({ attempt: a, change: c, claimedBy }) => ({
-    id: a.id,
-    workspace_id: a.workspaceId,
-    delivery_id: a.deliveryId,
-    event_id: a.eventId,
-    endpoint_id: a.endpointId,
-    number: a.number,
-    trigger: a.trigger,
-    url: a.url,
-    request_headers: a.requestHeaders,
-    response_status: a.responseStatus,
-    response_headers: a.responseHeaders,
-    response_body: a.responseBody,
-    error: a.error,
-    duration_ms: a.durationMs,
-    succeeded: a.succeeded,
-    started_at: a.startedAt,
-    created_at: a.createdAt,
-    status: c.status,
-    retry_step: c.retryStep,
-    next_attempt_at: c.nextAttemptAt,
-    next_trigger: c.trigger,
-    last_response_status: c.lastResponseStatus,
-    last_error: c.lastError,
-    succeeded_at: c.succeededAt,
-    guarded: claimedBy !== null,
-    claimed_by: claimedBy?.replayId ?? null,
-  }));
-  // Dates serialize as ISO text; cast to timestamp(3), PostgreSQL drops the `Z`,
-  // which stores UTC as Prisma does, whatever the session time zone.
+  const rows = writes.map((w) => COLUMNS.map(([, , value]) => value(w)));
   return run(Prisma.sql`
     WITH v AS (
-      SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS v(id text, workspace_id text,
-        delivery_id text, event_id text, endpoint_id text, number int, trigger text, url text,
-        request_headers jsonb, response_status int, response_headers jsonb,
-        response_body text, error text, duration_ms int, succeeded boolean, started_at text, created_at text,
-        status text, retry_step int, next_attempt_at text, next_trigger text, last_response_status int,
-        last_error text, succeeded_at text, guarded boolean, claimed_by text)
+      SELECT ${ROW_SELECT} FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS e
       LIMIT ${rows.length}
     ), unflushed AS (
       SELECT set_config('synchronous_commit', 'off', true)

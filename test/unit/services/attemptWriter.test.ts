@@ -132,7 +132,8 @@ describe("attemptWriter", () => {
     const [a, b] = [await newDelivery(), await newDelivery()];
     const writer = createAttemptWriter(db.prisma);
     const okAttempt = attemptOf(a, true);
-    const failedAttempt = attemptOf(b, false);
+    // Text that JSON escapes comes back as it was.
+    const failedAttempt = { ...attemptOf(b, false), error: 'refused: "quoted"\n\\ \u0001 ü' };
     const nextAt = new Date("2025-06-01T12:35:26.789Z");
     const [updatedA, updatedB] = await Promise.all([
       writer.run(successWrite(okAttempt)),
@@ -144,6 +145,10 @@ describe("attemptWriter", () => {
     });
     expect(stored.find((s) => s.id === okAttempt.id)).toEqual(okAttempt);
     expect(stored.find((s) => s.id === failedAttempt.id)).toEqual(failedAttempt);
+    // No response headers are stored as NULL, not as a JSON null (which Prisma reads back as null too).
+    const [headers] = await db.prisma.$queryRaw<{ missing: boolean }[]>`
+      SELECT "responseHeaders" IS NULL AS missing FROM "DeliveryAttempt" WHERE "id" = ${failedAttempt.id}`;
+    expect(headers).toEqual({ missing: true });
 
     // What the writer returns is the row as Prisma reads it.
     expect(updatedA).toEqual(await db.prisma.delivery.findUnique({ where: { id: a.id } }));
@@ -164,7 +169,7 @@ describe("attemptWriter", () => {
       retryStep: 1,
       attempts: 1,
       nextAttemptAt: nextAt,
-      lastError: "timed out after 2000 ms",
+      lastError: failedAttempt.error,
       lastResponseStatus: null,
       succeededAt: b.succeededAt,
     });
