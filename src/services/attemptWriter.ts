@@ -70,15 +70,18 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
 /** A column of the rows a round sends: its name in the statement, its type, and its value for one write. */
 type Column = readonly [
   name: string,
-  type: "text" | "int" | "boolean" | "jsonb",
+  type: "text" | "int" | "boolean" | "jsonb" | "timestamp",
   value: (w: AttemptWrite) => unknown,
 ];
 
 /**
- * Each write travels as one JSON array of these values, in this order. Dates
- * serialize as ISO text; cast to timestamp(3), PostgreSQL drops the `Z`, which
- * stores UTC as Prisma does, whatever the session time zone.
+ * A time as milliseconds since the epoch. A Date in JSON.stringify's way
+ * (its toJSON) takes it off its fast path: the rows of 140 attempts took
+ * 2.9 µs an attempt to serialize with their dates, 1.0 with numbers.
  */
+const epochMs = (date: Date | null) => (date === null ? null : date.getTime());
+
+/** Each write travels as one JSON array of these values, in this order. */
 const COLUMNS: readonly Column[] = [
   ["id", "text", (w) => w.attempt.id],
   ["workspace_id", "text", (w) => w.attempt.workspaceId],
@@ -95,28 +98,33 @@ const COLUMNS: readonly Column[] = [
   ["error", "text", (w) => w.attempt.error],
   ["duration_ms", "int", (w) => w.attempt.durationMs],
   ["succeeded", "boolean", (w) => w.attempt.succeeded],
-  ["started_at", "text", (w) => w.attempt.startedAt],
-  ["created_at", "text", (w) => w.attempt.createdAt],
+  ["started_at", "timestamp", (w) => epochMs(w.attempt.startedAt)],
+  ["created_at", "timestamp", (w) => epochMs(w.attempt.createdAt)],
   ["status", "text", (w) => w.change.status],
   ["retry_step", "int", (w) => w.change.retryStep],
-  ["next_attempt_at", "text", (w) => w.change.nextAttemptAt],
+  ["next_attempt_at", "timestamp", (w) => epochMs(w.change.nextAttemptAt)],
   ["next_trigger", "text", (w) => w.change.trigger],
   ["last_response_status", "int", (w) => w.change.lastResponseStatus],
   ["last_error", "text", (w) => w.change.lastError],
-  ["succeeded_at", "text", (w) => w.change.succeededAt],
+  ["succeeded_at", "timestamp", (w) => epochMs(w.change.succeededAt)],
   ["guarded", "boolean", (w) => w.claimedBy !== null],
   ["claimed_by", "text", (w) => w.claimedBy?.replayId ?? null],
 ];
 
-/** The row `v` of each write, by position; a JSON null becomes NULL (`->` alone would give jsonb 'null'). */
+/**
+ * The row `v` of each write, by position. A JSON null becomes NULL (`->`
+ * alone would give jsonb 'null'). A time becomes a UTC timestamp, as Prisma
+ * stores them, whatever the session time zone; milliseconds times a float
+ * interval are exact until the year 2255.
+ */
 const ROW_SELECT = Prisma.raw(
-  COLUMNS.map(([name, type], i) =>
-    type === "jsonb"
-      ? `NULLIF(e->${i}, 'null'::jsonb) AS ${name}`
-      : type === "text"
-        ? `e->>${i} AS ${name}`
-        : `(e->>${i})::${type} AS ${name}`,
-  ).join(", "),
+  COLUMNS.map(([name, type], i) => {
+    if (type === "jsonb") return `NULLIF(e->${i}, 'null'::jsonb) AS ${name}`;
+    if (type === "text") return `e->>${i} AS ${name}`;
+    if (type === "timestamp")
+      return `'epoch'::timestamp + (e->>${i})::float8 * interval '1 millisecond' AS ${name}`;
+    return `(e->>${i})::${type} AS ${name}`;
+  }).join(", "),
 );
 
 /**
@@ -161,7 +169,7 @@ export function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writ
         "responseBody", "error", "durationMs", "succeeded", "startedAt", "createdAt")
       SELECT id, workspace_id, delivery_id, event_id, endpoint_id, number, trigger::"AttemptTrigger", url,
         request_headers, response_status, response_headers, response_body, error,
-        duration_ms, succeeded, started_at::timestamp(3), created_at::timestamp(3)
+        duration_ms, succeeded, started_at, created_at
       FROM v
     ), reset AS (
       UPDATE "Endpoint" AS e SET "consecutiveFailures" = 0
@@ -171,14 +179,14 @@ export function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writ
     UPDATE "Delivery" AS d SET
       "status" = v.status::"DeliveryStatus",
       "retryStep" = v.retry_step,
-      "nextAttemptAt" = v.next_attempt_at::timestamp(3),
+      "nextAttemptAt" = v.next_attempt_at,
       "trigger" = v.next_trigger::"AttemptTrigger",
       "attempts" = d."attempts" + 1,
-      "lastAttemptAt" = v.created_at::timestamp(3),
+      "lastAttemptAt" = v.created_at,
       "lastResponseStatus" = v.last_response_status,
       "lastError" = v.last_error,
-      "succeededAt" = COALESCE(v.succeeded_at::timestamp(3), d."succeededAt"),
-      "updatedAt" = v.created_at::timestamp(3)
+      "succeededAt" = COALESCE(v.succeeded_at, d."succeededAt"),
+      "updatedAt" = v.created_at
     FROM v, unflushed
     WHERE d."id" = v.delivery_id AND (NOT v.guarded OR d."replayId" IS NOT DISTINCT FROM v.claimed_by)
     RETURNING d.*`);
