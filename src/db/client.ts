@@ -1,6 +1,7 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { type Prisma, PrismaClient } from "./generated/client.ts";
+import { parseUtcTimestamp } from "./timestamps.ts";
 
 export type Db = PrismaClient;
 
@@ -16,12 +17,10 @@ export function createPrismaClient(opts: { url: string; poolMax: number }): Db {
 }
 
 /**
- * PostgreSQL's `timestamp` is stored as UTC (as Prisma does); `pg` alone
- * would read it in the process's time zone. Every other type is read as
- * Prisma reads it (JSON parsed, arrays as arrays, enums as text).
+ * PostgreSQL's `timestamp` is read as UTC (src/db/timestamps.ts). Every other
+ * type is read as Prisma reads it (JSON parsed, arrays as arrays, enums as text).
  */
 const TIMESTAMP_OID = 1114;
-const parseUtcTimestamp = (text: string) => new Date(`${text.replace(" ", "T")}Z`);
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === TIMESTAMP_OID
