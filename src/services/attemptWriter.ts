@@ -112,18 +112,18 @@ const COLUMNS: readonly Column[] = [
 ];
 
 /**
- * The row `v` of each write, by position. A JSON null becomes NULL (`->`
+ * The row `v` of each write `w`, by position. A JSON null becomes NULL (`->`
  * alone would give jsonb 'null'). A time becomes a UTC timestamp, as Prisma
  * stores them, whatever the session time zone; milliseconds times a float
  * interval are exact until the year 2255.
  */
 const ROW_SELECT = Prisma.raw(
   COLUMNS.map(([name, type], i) => {
-    if (type === "jsonb") return `NULLIF(e->${i}, 'null'::jsonb) AS ${name}`;
-    if (type === "text") return `e->>${i} AS ${name}`;
+    if (type === "jsonb") return `NULLIF(w->${i}, 'null'::jsonb) AS ${name}`;
+    if (type === "text") return `w->>${i} AS ${name}`;
     if (type === "timestamp")
-      return `'epoch'::timestamp + (e->>${i})::float8 * interval '1 millisecond' AS ${name}`;
-    return `(e->>${i})::${type} AS ${name}`;
+      return `'epoch'::timestamp + (w->>${i})::float8 * interval '1 millisecond' AS ${name}`;
+    return `(w->>${i})::${type} AS ${name}`;
   }).join(", "),
 );
 
@@ -159,7 +159,7 @@ export function writeRound(run: (query: Prisma.Sql) => Promise<Delivery[]>, writ
   const rows = writes.map((w) => COLUMNS.map(([, , value]) => value(w)));
   return run(Prisma.sql`
     WITH v AS (
-      SELECT ${ROW_SELECT} FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS e
+      SELECT ${ROW_SELECT} FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) AS w
       LIMIT ${rows.length}
     ), unflushed AS (
       SELECT set_config('synchronous_commit', 'off', true)
