@@ -72,10 +72,10 @@ export async function failingMix(ctx: BenchContext): Promise<Row> {
 /**
  * What the failing endpoints cost the healthy ones: failing-mix's healthy
  * deliveries per second against e2e's, measured once before it and once
- * after (the mean of the two). One e2e run before it alone moved with the
- * host from one minute to the next and with the tables, which grow by every
- * scenario: the runs after it are slower for both reasons. Bracketed, both
- * drifts fall on each side alike.
+ * after (the mean of the two). Against the run before it alone, the
+ * comparison moved with the host, whose speed drifts either way from one
+ * minute to the next, and with the tables, which every scenario makes larger
+ * and slower to write. Bracketed, both drifts fall on each side alike.
  */
 export function comparedWithE2e(mix: Row, before: Row, after: Row): Row {
   const e2ePerS = (before.perSecond! + after.perSecond!) / 2;

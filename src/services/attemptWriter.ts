@@ -5,7 +5,7 @@ import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/cli
 /**
  * Writes delivery attempts in batches: for many concurrent attempts, one
  * statement inserts every attempt row, updates every delivery
- * (`UPDATE … FROM (VALUES …)`) and restarts the failure count of every
+ * (`UPDATE … FROM` the rows) and restarts the failure count of every
  * endpoint that a (non-test) attempt reached, atomically. A caller's promise
  * resolves with its delivery as updated only once that statement has
  * committed, so a job never completes before its attempt is recorded: a crash
@@ -49,7 +49,7 @@ export function createAttemptWriter(prisma: Db): Batcher<AttemptWrite, Delivery 
     maxBatch: MAX_BATCH,
     maxDelayMs: MAX_DELAY_MS,
     async runBatch(writes) {
-      // UPDATE … FROM applies one VALUES row per delivery, so a delivery's second attempt
+      // UPDATE … FROM applies one row per delivery, so a delivery's second attempt
       // goes in a second statement, in the same transaction.
       const rounds = distinctRounds(writes, (w) => w.attempt.deliveryId);
       const results =
