@@ -126,7 +126,7 @@ const envSchema = z.object({
    * Keep-alive connections per receiving origin and worker process. When an
    * origin has this many attempts in flight and is slow (no answer for
    * 500 ms, or a wait for a connection of a tenth of DELIVERY_TIMEOUT_MS and
-   * at least 500 ms),
+   * at least 500 ms), or has eight in flight and has not answered yet,
    * further deliveries to it wait in line in the worker process
    * (src/queue/originLines.ts), holding none of the WORKER_CONCURRENCY slots
    * that other endpoints need, and start as its connections come free.

@@ -38,12 +38,13 @@ export type HttpSender = {
   /** Never throws for network trouble: it comes back as `error` and a timeout/network outcome. */
   send(request: OutboundRequest): Promise<SendResult>;
   /**
-   * True when every connection to the URL's origin is busy and either it has
-   * not answered for SLOW_MS (it hangs), or a request sent now would wait for
-   * a connection for a tenth of its timeout or more, and at least SLOW_MS
-   * (the requests ahead of it times the origin's time per answer lately). A
-   * busy origin that answers fast is not saturated however many requests wait
-   * for it: the wait is short.
+   * True when the URL's origin has not answered yet (in this process, lately)
+   * and has UNPROVEN_REQUESTS in flight; or when every connection to it is
+   * busy and either it has not answered for SLOW_MS (it hangs), or a request
+   * sent now would wait for a connection for a tenth of its timeout or more,
+   * and at least SLOW_MS (the requests ahead of it times the origin's time
+   * per answer lately). A busy origin that answers fast is not saturated
+   * however many requests wait for it: the wait is short.
    */
   isSaturated(url: string): boolean;
   /** Waits for in-flight requests, then closes every pooled connection. */
@@ -63,8 +64,27 @@ const SLOW_MS = 500;
  * e2e from 2,500 to 58 deliveries a second.
  */
 const QUEUED_SHARE_OF_TIMEOUT = 0.1;
-/** How many requests an origin has in flight, and how fast it answers (an HTTP response, of any status). */
-type OriginLoad = { inFlight: number; pace: AnswerPace };
+/**
+ * Requests in flight at most to an origin that has not answered yet; its
+ * further deliveries wait in its line (src/queue/originLines.ts) until it
+ * answers. Without it, a new endpoint that hangs took a connection per
+ * delivery until SLOW_MS had passed with all of them busy: in failing-mix,
+ * 139–161 attempts to the hanging endpoint in three runs, each one a timeout
+ * to record and retry, where eight tell as much (21 with it, eight at a
+ * time until its circuit opened).
+ */
+const UNPROVEN_REQUESTS = 8;
+/**
+ * An origin that has not answered for this long, with nothing in flight, is
+ * forgotten: its next requests start as an unproven origin's.
+ */
+const FORGET_AFTER_MS = 600_000;
+/**
+ * How many requests an origin has in flight, how fast it answers in its
+ * current busy spell, and when it last answered at all (an HTTP response,
+ * of any status; null: never, in this process).
+ */
+type OriginLoad = { inFlight: number; pace: AnswerPace; lastAnswerAt: number | null };
 
 /**
  * Sends delivery attempts. One undici Agent for the whole process keeps a
@@ -81,6 +101,15 @@ export function createHttpSender(opts: {
   const policy = createAddressPolicy(opts.outboundAllow);
   const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
   const loads = new Map<string, OriginLoad>();
+  let forgottenAt = performance.now();
+  /** Drops the origins idle for FORGET_AFTER_MS, at most once a minute. */
+  const forgetIdleOrigins = (now: number) => {
+    if (now - forgottenAt < 60_000) return;
+    forgottenAt = now;
+    for (const [origin, load] of loads) {
+      if (load.inFlight === 0 && now - (load.lastAnswerAt ?? 0) >= FORGET_AFTER_MS) loads.delete(origin);
+    }
+  };
   const agent = new Agent({
     // A worker runs hundreds of attempts at once; to one host they share this many
     // keep-alive connections (the rest wait their turn) instead of opening a socket each.
@@ -141,8 +170,15 @@ export function createHttpSender(opts: {
     if (request.signal?.aborted) abortFromCaller();
     const slowTimer = request.onSlow && setTimeout(request.onSlow, SLOW_MS);
 
-    const load = loads.get(url.origin) ?? { inFlight: 0, pace: startPace(startedAt) };
-    loads.set(url.origin, load);
+    forgetIdleOrigins(startedAt);
+    let load = loads.get(url.origin);
+    if (!load) {
+      load = { inFlight: 0, pace: startPace(startedAt), lastAnswerAt: null };
+      loads.set(url.origin, load);
+    } else if (load.inFlight === 0) {
+      // A new busy spell: its pace is measured afresh.
+      load.pace = startPace(startedAt);
+    }
     load.inFlight += 1;
 
     const exchange = async (): Promise<SendResult> => {
@@ -159,7 +195,8 @@ export function createHttpSender(opts: {
           bodyTimeout: timeoutMs,
         });
         status = response.statusCode;
-        recordAnswer(load.pace, performance.now());
+        load.lastAnswerAt = performance.now();
+        recordAnswer(load.pace, load.lastAnswerAt);
         const headers = plainHeaders(response.headers);
         const body = await readText(response.body, opts.responseBodyLimitBytes);
         const redirected = status >= 300 && status < 400;
@@ -192,7 +229,8 @@ export function createHttpSender(opts: {
       clearTimeout(slowTimer);
       request.signal?.removeEventListener("abort", abortFromCaller);
       load.inFlight -= 1;
-      if (load.inFlight === 0) loads.delete(url.origin);
+      // An origin that never answered has nothing worth remembering.
+      if (load.inFlight === 0 && load.lastAnswerAt === null) loads.delete(url.origin);
     }
   }
 
@@ -204,7 +242,9 @@ export function createHttpSender(opts: {
       return false; // an invalid URL is not saturated: its send fails on its own
     }
     const load = loads.get(origin);
-    if (!load || load.inFlight < connections) return false;
+    if (!load) return false;
+    if (load.lastAnswerAt === null) return load.inFlight >= Math.min(UNPROVEN_REQUESTS, connections);
+    if (load.inFlight < connections) return false;
     const now = performance.now();
     if (now - load.pace.answeredAt >= SLOW_MS) return true;
     // Too soon to say (no whole window yet), or no answer lately but not for SLOW_MS either.

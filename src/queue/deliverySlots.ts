@@ -6,8 +6,9 @@
  * An attempt whose receiver is slow sets its slot aside: the slot goes to the
  * next waiter while the attempt goes on, counted apart, up to as many again.
  * Otherwise a few endpoints that hang would hold every slot until their
- * timeouts (each origin has up to OUTBOUND_CONNECTIONS_PER_ORIGIN attempts in
- * flight before its further deliveries wait in line, src/queue/originLines.ts).
+ * timeouts (an origin has up to OUTBOUND_CONNECTIONS_PER_ORIGIN attempts in
+ * flight, eight before it first answers, before its further deliveries wait
+ * in line, src/queue/originLines.ts).
  *
  * It also knows which deliveries are in flight here, so a delivery is never
  * sent twice at once by one process (a sweeper's job for a delivery whose

@@ -1,6 +1,7 @@
 /**
  * Deliveries waiting, in this worker process, for a slow origin whose
- * connections are all busy (HttpSender.isSaturated). They wait here, in
+ * connections are all busy, or for a new one to answer its first requests
+ * (HttpSender.isSaturated). They wait here, in
  * line, holding no worker slot, and each starts once a connection to its
  * origin is free: one at a time per origin, first come first served.
  *

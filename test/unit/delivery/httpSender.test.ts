@@ -158,22 +158,54 @@ describe("httpSender", () => {
     expect(slowCalls).toBe(1);
   });
 
-  it("reports a slow origin saturated while all its connections are busy, and only that origin", async () => {
+  it("holds an origin that has not answered yet to eight requests in flight, until it answers", async () => {
+    const slow = await startReceiver((_req, _body, res) => setTimeout(() => res.end("ok"), 300));
+    const wide = createHttpSender({
+      timeoutMs: 5_000,
+      responseBodyLimitBytes: bodyLimit,
+      outboundAllow: ["127.0.0.0/8"],
+    });
+    const send = () => wide.send({ url: `${slow.url}/`, headers, body: payload });
+    try {
+      const first = Array.from({ length: 7 }, send);
+      expect(wide.isSaturated(`${slow.url}/`)).toBe(false);
+      first.push(send());
+      expect(wide.isSaturated(`${slow.url}/other`)).toBe(true);
+      expect(wide.isSaturated(`${echo.url}/ok`)).toBe(false);
+      expect((await Promise.all(first)).every((result) => result.ok)).toBe(true);
+      // Once it has answered, eight in flight (of 128 connections) are no reason to wait.
+      const more = Array.from({ length: 8 }, send);
+      expect(wide.isSaturated(`${slow.url}/`)).toBe(false);
+      await Promise.all(more);
+    } finally {
+      await wide.close();
+      await slow.close();
+    }
+  });
+
+  it("reports an origin that answered before saturated once all its connections are busy and it stops answering", async () => {
+    // Answers its first request, then hangs.
+    let answered = 0;
+    const flaky = await startReceiver((_req, _body, res) => {
+      if (answered++ === 0) res.end("ok");
+    });
     const narrow = twoConnectionSender(5_000);
     try {
+      expect((await narrow.send({ url: `${flaky.url}/`, headers, body: payload })).ok).toBe(true);
       const hanging = [1, 2].map(() =>
-        narrow.send({ url: `${silent.url}/`, headers, body: payload, timeoutMs: 1_500 }),
+        narrow.send({ url: `${flaky.url}/`, headers, body: payload, timeoutMs: 1_500 }),
       );
       // Busy, but not yet slow: its requests have not been waiting long.
-      expect(narrow.isSaturated(`${silent.url}/`)).toBe(false);
+      expect(narrow.isSaturated(`${flaky.url}/`)).toBe(false);
       await new Promise((resolve) => setTimeout(resolve, 700));
-      expect(narrow.isSaturated(`${silent.url}/other/path`)).toBe(true);
+      expect(narrow.isSaturated(`${flaky.url}/other/path`)).toBe(true);
       expect(narrow.isSaturated(`${echo.url}/ok`)).toBe(false);
       expect(narrow.isSaturated("not a url")).toBe(false);
       await Promise.all(hanging);
-      expect(narrow.isSaturated(`${silent.url}/`)).toBe(false);
+      expect(narrow.isSaturated(`${flaky.url}/`)).toBe(false);
     } finally {
       await narrow.close();
+      await flaky.close();
     }
   });
 
