@@ -37,23 +37,16 @@ export function shouldOpenCircuit(
 /**
  * Opens the circuit unless it is open already; of several workers failing at
  * once, one opens it, schedules its probe and announces it.
- *
- * Raw SQL, not `prisma.endpoint.updateManyAndReturn`: Prisma compiles a query
- * shape the first time a process runs it, and this one runs first when the
- * first circuit opens, in a worker busy with healthy deliveries. That compile
- * stalled it: in failing-mix's first half second the healthy endpoints got
- * 585–775 deliveries with the endpoint that answers 500 in the mix, against
- * 1,140–1,500 with it healthy or opening its circuit this way.
  */
 export async function openCircuit(deps: Deps, endpointId: string, now = new Date()): Promise<void> {
   const { cooldownMs } = deps.config.delivery.circuit;
   const until = new Date(now.getTime() + cooldownMs);
-  const [opened] = await queryRows<Endpoint>(
-    deps.prisma,
-    Prisma.sql`
-      UPDATE "Endpoint" SET "circuitOpenUntil" = ${until}::timestamp(3), "updatedAt" = ${now}::timestamp(3)
-      WHERE "id" = ${endpointId} AND ("circuitOpenUntil" IS NULL OR "circuitOpenUntil" <= ${now}::timestamp(3))
-      RETURNING *`,
+  const opened = await updateEndpointIf(
+    deps,
+    endpointId,
+    Prisma.sql`"circuitOpenUntil" = ${until}::timestamp(3)`,
+    Prisma.sql`("circuitOpenUntil" IS NULL OR "circuitOpenUntil" <= ${now}::timestamp(3))`,
+    now,
   );
   if (!opened) return;
   await deps.queues.maintenance.add(
@@ -75,10 +68,12 @@ export async function openCircuit(deps: Deps, endpointId: string, now = new Date
  */
 export async function closeCircuit(deps: Deps, endpoint: Pick<Endpoint, "id" | "circuitOpenUntil">) {
   if (endpoint.circuitOpenUntil === null) return;
-  const [closed] = await deps.prisma.endpoint.updateManyAndReturn({
-    where: { id: endpoint.id, circuitOpenUntil: { not: null } },
-    data: { circuitOpenUntil: null, consecutiveFailures: 0 },
-  });
+  const closed = await updateEndpointIf(
+    deps,
+    endpoint.id,
+    Prisma.sql`"circuitOpenUntil" = NULL, "consecutiveFailures" = 0`,
+    Prisma.sql`"circuitOpenUntil" IS NOT NULL`,
+  );
   if (!closed) return;
   const released = await releaseWaiting(deps, endpoint.id, endpoint.circuitOpenUntil);
   deps.logger.info({ endpointId: endpoint.id, released }, "endpoint circuit closed");
@@ -106,10 +101,52 @@ export function releaseWaiting(
  * sent) or opened again (a later probe is scheduled).
  */
 export async function probeCircuit(deps: Deps, endpointId: string, now = new Date()): Promise<void> {
-  const endpoint = await deps.prisma.endpoint.findUnique({
-    where: { id: endpointId },
-    select: { circuitOpenUntil: true },
-  });
+  const [endpoint] = await queryRows<Pick<Endpoint, "circuitOpenUntil">>(
+    deps.prisma,
+    Prisma.sql`SELECT "circuitOpenUntil" FROM "Endpoint" WHERE "id" = ${endpointId}`,
+  );
   if (!endpoint?.circuitOpenUntil || isCircuitOpen(endpoint, now)) return;
   await releaseWaiting(deps, endpointId, endpoint.circuitOpenUntil, 1);
+}
+
+/**
+ * Disables an endpoint that keeps failing (or answered 410 Gone) unless it
+ * is disabled already, and returns it; null when another worker did first.
+ */
+export function disableEndpoint(deps: Deps, endpointId: string, reason: string, now = new Date()) {
+  return updateEndpointIf(
+    deps,
+    endpointId,
+    Prisma.sql`"enabled" = false, "disabledReason" = ${reason}, "disabledAt" = ${now}::timestamp(3)`,
+    Prisma.sql`"enabled"`,
+    now,
+  );
+}
+
+/**
+ * Sets `changes` on an endpoint if `condition` holds and returns the row as
+ * it is now, or null. The worker changes endpoints this way when their
+ * health changes, in raw SQL rather than through Prisma: Prisma compiles a
+ * query shape the first time a process runs it (50–120 ms for
+ * `updateManyAndReturn` and `findUniqueOrThrow` here), and these run first
+ * in a worker busy with other endpoints' deliveries, all of which wait
+ * meanwhile. Opening the first circuit that way in failing-mix cost the
+ * healthy endpoints half their deliveries of its first half second (585–775
+ * against 1,140–1,500).
+ */
+async function updateEndpointIf(
+  deps: Deps,
+  endpointId: string,
+  changes: Prisma.Sql,
+  condition: Prisma.Sql,
+  now = new Date(),
+): Promise<Endpoint | null> {
+  const [row] = await queryRows<Endpoint>(
+    deps.prisma,
+    Prisma.sql`
+      UPDATE "Endpoint" SET ${changes}, "updatedAt" = ${now}::timestamp(3)
+      WHERE "id" = ${endpointId} AND ${condition}
+      RETURNING *`,
+  );
+  return row ?? null;
 }

@@ -15,7 +15,7 @@ import {
   createFailureCounter,
   type EndpointHealth,
 } from "./attemptWriter.ts";
-import { closeCircuit, isCircuitOpen, openCircuit, shouldOpenCircuit } from "./circuit.ts";
+import { closeCircuit, disableEndpoint, isCircuitOpen, openCircuit, shouldOpenCircuit } from "./circuit.ts";
 import { createDeliveryLoader, type LoadedDelivery } from "./deliveryLoader.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
@@ -270,12 +270,8 @@ async function trackEndpointHealth(deps: Deps, delivery: LoadedDelivery, result:
       ? `${counted.consecutiveFailures} consecutive failed attempts`
       : null;
   if (!reason || !counted.enabled) return;
-  const { count } = await prisma.endpoint.updateMany({
-    where: { id: endpointId, enabled: true },
-    data: { enabled: false, disabledReason: reason, disabledAt: new Date() },
-  });
-  if (count === 1)
-    await publishEndpointChange(deps, await prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } }));
+  const disabled = await disableEndpoint(deps, endpointId, reason);
+  if (disabled) await publishEndpointChange(deps, disabled);
 }
 
 async function announceDeliveryOutcome(deps: Deps, before: LoadedDelivery, after: Delivery) {
