@@ -104,7 +104,8 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
   const redisDelayMs = (deliveryId: string, outcome: DispatchResult): number | null => {
     if (outcome.kind === "attempted") return outcome.retryDelayMs;
     if (outcome.kind === "skipped") return null;
-    if (outcome.saturatedUrl && lines.join(outcome.saturatedUrl, deliveryId)) {
+    const { saturated } = outcome;
+    if (saturated && lines.join(saturated.url, deliveryId, saturated.dueAt?.getTime() ?? 0)) {
       observeLineJoin();
       return null;
     }

@@ -30,10 +30,11 @@ import { publishEndpointChange, recordOperationalEvent } from "./operational.ts"
 export type DispatchResult =
   | { kind: "skipped"; reason: string }
   /**
-   * Not attempted now; try again after `delayMs`. With `saturatedUrl`: the
-   * endpoint's origin is slow and all its connections are busy (or others wait for one).
+   * Not attempted now; try again after `delayMs`. With `saturated`: the
+   * endpoint's origin (of `url`) is slow and all its connections are busy, or
+   * it has not answered yet; `dueAt` is the delivery's nextAttemptAt as loaded.
    */
-  | { kind: "deferred"; delayMs: number; saturatedUrl?: string }
+  | { kind: "deferred"; delayMs: number; saturated?: { url: string; dueAt: Date | null } }
   | {
       kind: "attempted";
       attempt: DeliveryAttempt;
@@ -115,7 +116,9 @@ export async function deliverAttempt(
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
     const { url } = delivery.endpoint;
-    if (!opts.admits(url)) return { kind: "deferred", delayMs: deferralMs(), saturatedUrl: url };
+    if (!opts.admits(url)) {
+      return { kind: "deferred", delayMs: deferralMs(), saturated: { url, dueAt: delivery.nextAttemptAt } };
+    }
   }
   const trigger: Trigger = opts.trigger ?? delivery.trigger;
   const startedAt = new Date();
