@@ -18,6 +18,9 @@ import { walkDueDeliveries } from "./deliveries.ts";
  * opens it again. The sweeper leaves waiting deliveries alone while the
  * circuit is open, and takes them once it has ended for longer than its grace
  * (a probe lost with Redis).
+ *
+ * An endpoint that fails for longer (ENDPOINT_FAILURE_THRESHOLD attempts in a
+ * row, or answers 410 Gone) is disabled here too (disableEndpoint).
  */
 
 export function isCircuitOpen(endpoint: Pick<Endpoint, "circuitOpenUntil">, now: Date): boolean {
@@ -127,10 +130,10 @@ export function disableEndpoint(deps: Deps, endpointId: string, reason: string, 
  * Sets `changes` on an endpoint if `condition` holds and returns the row as
  * it is now, or null. The worker changes endpoints this way when their
  * health changes, in raw SQL rather than through Prisma: Prisma compiles a
- * query shape the first time a process runs it (50–120 ms for
- * `updateManyAndReturn` and `findUniqueOrThrow` here), and these run first
- * in a worker busy with other endpoints' deliveries, all of which wait
- * meanwhile. Opening the first circuit that way in failing-mix cost the
+ * query shape the first time a process runs it (the `updateManyAndReturn`
+ * and `findUniqueOrThrow` these statements replaced took 50–120 ms on their
+ * first run), and these run first in a worker busy with other endpoints'
+ * deliveries, all of which wait meanwhile. Opening the first circuit that way in failing-mix cost the
  * healthy endpoints half their deliveries of its first half second (585–775
  * against 1,140–1,500).
  */
