@@ -1,6 +1,5 @@
 import { isIP } from "node:net";
-import { StringDecoder } from "node:string_decoder";
-import { Agent, type Dispatcher } from "undici";
+import { Agent } from "undici";
 import { type AnswerPace, msPerAnswer, recordAnswer, startPace } from "./answerPace.ts";
 import {
   createAddressPolicy,
@@ -9,6 +8,7 @@ import {
   forbiddenAddressError,
   urlHost,
 } from "./outboundGuard.ts";
+import { post } from "./post.ts";
 import { type AttemptOutcome, isSuccessStatus } from "./retrySchedule.ts";
 
 export type OutboundRequest = {
@@ -144,31 +144,7 @@ export function createHttpSender(opts: {
       return failure(forbiddenAddressError(host).message, { kind: "network" });
     }
 
-    // One controller for the whole attempt (connect, headers and body). Not
-    // AbortSignal.any: on Node 20 every call leaves an entry on the caller's
-    // long-lived signal (e.g. a worker's shutdown signal) that is never freed.
-    const controller = new AbortController();
-    let timedOut = false;
-    let status: number | null = null;
-    // undici settles an aborted request only once its connection attempt has, and a
-    // connect can hang (a receiver whose accept queue overflowed drops the SYN): the
-    // timeout and the caller's abort end the attempt themselves, whatever undici does.
-    let giveUp!: (result: SendResult) => void;
-    const givenUp = new Promise<SendResult>((resolve) => {
-      giveUp = resolve;
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-      giveUp(failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status));
-    }, timeoutMs);
-    const abortFromCaller = () => {
-      controller.abort();
-      giveUp(failure("aborted before completion", { kind: "network" }, status));
-    };
-    request.signal?.addEventListener("abort", abortFromCaller, { once: true });
-    if (request.signal?.aborted) abortFromCaller();
-    const slowTimer = request.onSlow && setTimeout(request.onSlow, SLOW_MS);
+    if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" });
 
     forgetIdleOrigins(startedAt);
     let load = loads.get(url.origin);
@@ -181,24 +157,50 @@ export function createHttpSender(opts: {
     }
     load.inFlight += 1;
 
-    const exchange = async (): Promise<SendResult> => {
+    let status: number | null = null;
+    const originLoad = load;
+    const exchange = post(
+      agent,
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        // undici's own phase timers default to 300 s; the attempt's budget is the bound.
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
+      opts.responseBodyLimitBytes,
+      (answered) => {
+        status = answered;
+        originLoad.lastAnswerAt = performance.now();
+        recordAnswer(originLoad.pace, originLoad.lastAnswerAt);
+      },
+    );
+    // undici settles an aborted request only once its connection attempt has, and a
+    // connect can hang (a receiver whose accept queue overflowed drops the SYN): the
+    // timeout and the caller's abort end the attempt themselves, whatever undici does.
+    let timedOut = false;
+    let giveUp!: (result: SendResult) => void;
+    const givenUp = new Promise<SendResult>((resolve) => {
+      giveUp = resolve;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      exchange.abort(new Error(`timed out after ${timeoutMs} ms`));
+      giveUp(failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status));
+    }, timeoutMs);
+    const abortFromCaller = () => {
+      exchange.abort(new Error("aborted before completion"));
+      giveUp(failure("aborted before completion", { kind: "network" }, status));
+    };
+    request.signal?.addEventListener("abort", abortFromCaller, { once: true });
+    const slowTimer = request.onSlow && setTimeout(request.onSlow, SLOW_MS);
+
+    const outcome = async (): Promise<SendResult> => {
       try {
-        const response = await agent.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: "POST",
-          headers: request.headers,
-          body: request.body,
-          signal: controller.signal,
-          // undici's own phase timers default to 300 s; the attempt's budget is the bound.
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        status = response.statusCode;
-        load.lastAnswerAt = performance.now();
-        recordAnswer(load.pace, load.lastAnswerAt);
-        const headers = plainHeaders(response.headers);
-        const body = await readText(response.body, opts.responseBodyLimitBytes);
+        const { status, headers, body } = await exchange.answer;
         const redirected = status >= 300 && status < 400;
         return {
           ok: isSuccessStatus(status),
@@ -223,7 +225,7 @@ export function createHttpSender(opts: {
     };
 
     try {
-      return await Promise.race([exchange(), givenUp]);
+      return await Promise.race([outcome(), givenUp]);
     } finally {
       clearTimeout(timer);
       clearTimeout(slowTimer);
@@ -256,39 +258,6 @@ export function createHttpSender(opts: {
   }
 
   return { send, isSaturated, close: () => agent.close() };
-}
-
-/**
- * Reads at most `limitBytes` and stops there: breaking out of the loop
- * destroys the stream, so a huge response is never downloaded in full.
- */
-async function readText(body: AsyncIterable<Buffer>, limitBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  for await (const chunk of body) {
-    if (size + chunk.length > limitBytes) {
-      chunks.push(chunk.subarray(0, limitBytes - size));
-      size = limitBytes;
-      truncated = true;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  const bytes = Buffer.concat(chunks, size);
-  // The cut may split a multi-byte character; a streaming decoder holds back
-  // that incomplete tail instead of emitting a replacement character.
-  return truncated ? new StringDecoder("utf8").write(bytes) : bytes.toString("utf8");
-}
-
-/** undici already lower-cases names; repeated headers become one comma-joined value. */
-function plainHeaders(raw: Dispatcher.ResponseData["headers"]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return headers;
 }
 
 const UNDICI_TIMEOUT_CODES = new Set([

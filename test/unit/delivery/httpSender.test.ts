@@ -256,6 +256,28 @@ describe("httpSender", () => {
     expect(already).toMatchObject({ ok: false, outcome: { kind: "network" } });
   });
 
+  it("never sends a request whose attempt ended while it waited for a connection", async () => {
+    const busy = twoConnectionSender(600);
+    try {
+      const holding = [1, 2].map((n) => busy.send({ url: `${silent.url}/holding-${n}`, headers, body: payload }));
+      const queued = await busy.send({ url: `${silent.url}/queued`, headers, body: payload, timeoutMs: 150 });
+      expect(queued).toMatchObject({ ok: false, outcome: { kind: "timeout" } });
+      const caller = new AbortController();
+      const aborted = busy.send({ url: `${silent.url}/aborted`, headers, body: payload, signal: caller.signal });
+      caller.abort();
+      expect(await aborted).toMatchObject({ ok: false, error: "aborted before completion" });
+      for (const held of await Promise.all(holding)) expect(held.outcome).toEqual({ kind: "timeout" });
+      // The two connections are free again: a request still queued would be written now.
+      const after = await busy.send({ url: `${echo.url}/ok`, headers, body: payload });
+      expect(after.ok).toBe(true);
+      await new Promise((settle) => setTimeout(settle, 200));
+      const paths = silent.received.map((r) => r.url).filter((url) => /holding|queued|aborted/.test(url));
+      expect(paths.sort()).toEqual(["/holding-1", "/holding-2"]);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it("refuses loopback without an allow-list, by IP literal and by resolved name", async () => {
     const before = echo.received.length;
     const literal = await strictSender.send({ url: `${echo.url}/ok`, headers, body: payload });
