@@ -32,7 +32,7 @@ export type BenchOptions = {
   quick: boolean;
   /** Events of the e2e throughput phase. */
   events: number;
-  /** Seconds of steady load for the soak (worker RSS) scenario. */
+  /** Seconds of steady load for the soak (worker RSS) scenario: five minutes, the target's run. */
   soakSeconds: number;
   /**
    * Scenarios to run (all by default). The ceiling always runs, and e2e does
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
   const { rows, targets, file } = await runBench({
     quick,
     events: values.events ? Number(values.events) : quick ? 600 : 30_000,
-    soakSeconds: values.soak ? Number(values.soak) : quick ? 2 : 60,
+    soakSeconds: values.soak ? Number(values.soak) : quick ? 2 : 300,
     only: values.only ? new Set(values.only.split(",")) : undefined,
     profileDir: values.profile ? `${results}profiles-${stamp}` : undefined,
     out: values.out ?? `${results}${stamp}${quick ? "-quick" : ""}.json`,

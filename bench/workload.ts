@@ -42,6 +42,8 @@ export async function publishInBatches(
   return ids;
 }
 
+const PROGRESS_EVERY_MS = 10_000;
+
 /**
  * Open-loop load: every `tickMs` it publishes the events due by then, without
  * waiting for earlier publishes, so a slow system cannot slow the load down
@@ -51,7 +53,14 @@ export async function publishInBatches(
  */
 export async function publishOpenLoop(
   api: BenchApi,
-  opts: { ratePerS: number; seconds: number; tickMs: number; event: () => EventInput },
+  opts: {
+    ratePerS: number;
+    seconds: number;
+    tickMs: number;
+    event: () => EventInput;
+    /** Told every PROGRESS_EVERY_MS how many events are due so far and after how many seconds. */
+    progress?: (due: number, seconds: number) => void;
+  },
 ): Promise<{ scheduledAt: Map<string, number>; publishMs: number[] }> {
   const scheduledAt = new Map<string, number>();
   const publishMs: number[] = [];
@@ -63,6 +72,8 @@ export async function publishOpenLoop(
     const at = start + tick * opts.tickMs;
     const wait = at - epochMs();
     if (wait > 0) await sleep(wait);
+    const elapsedMs = tick * opts.tickMs;
+    if (tick > 0 && elapsedMs % PROGRESS_EVERY_MS === 0) opts.progress?.(dueBy(tick), elapsedMs / 1_000);
     const count = dueBy(tick + 1) - dueBy(tick);
     if (count === 0) continue;
     const batch = Array.from({ length: count }, opts.event);

@@ -96,6 +96,8 @@ export async function latencyAt(
         seconds: forSeconds,
         tickMs: TICK_MS,
         event: () => benchEvent(),
+        progress: (due, elapsedS) =>
+          ctx.progress(`${scenario}: ${due} events due after ${elapsedS} of ${forSeconds} s`),
       });
       const { size } = published.scheduledAt;
       await ctx.receiver.waitForCount(scenario, size, {
