@@ -259,11 +259,18 @@ describe("httpSender", () => {
   it("never sends a request whose attempt ended while it waited for a connection", async () => {
     const busy = twoConnectionSender(600);
     try {
-      const holding = [1, 2].map((n) => busy.send({ url: `${silent.url}/holding-${n}`, headers, body: payload }));
+      const holding = [1, 2].map((n) =>
+        busy.send({ url: `${silent.url}/holding-${n}`, headers, body: payload }),
+      );
       const queued = await busy.send({ url: `${silent.url}/queued`, headers, body: payload, timeoutMs: 150 });
       expect(queued).toMatchObject({ ok: false, outcome: { kind: "timeout" } });
       const caller = new AbortController();
-      const aborted = busy.send({ url: `${silent.url}/aborted`, headers, body: payload, signal: caller.signal });
+      const aborted = busy.send({
+        url: `${silent.url}/aborted`,
+        headers,
+        body: payload,
+        signal: caller.signal,
+      });
       caller.abort();
       expect(await aborted).toMatchObject({ ok: false, error: "aborted before completion" });
       for (const held of await Promise.all(holding)) expect(held.outcome).toEqual({ kind: "timeout" });
