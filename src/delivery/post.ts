@@ -43,6 +43,11 @@ export function post(
         body: truncated ? new StringDecoder("utf8").write(bytes) : bytes.toString("utf8"),
       });
     };
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(started) {
         controller = started;
@@ -70,11 +75,10 @@ export function post(
         if (!settled) finish(false);
       },
       onResponseError(_, error) {
-        if (settled) return;
-        settled = true;
-        reject(error);
+        fail(error);
       },
     };
+    // undici hands its errors to onResponseError; anything thrown here rejects `answer`, as in any executor.
     dispatcher.dispatch(options, handler);
   });
   return {
