@@ -118,6 +118,19 @@ export function createHttpSender(opts: {
     connect: { lookup: createGuardedLookup(policy), timeout: opts.timeoutMs },
   });
 
+  /** The origin's load, made on its first request; a new busy spell measures its pace afresh. */
+  const originLoad = (origin: string, now: number): OriginLoad => {
+    forgetIdleOrigins(now);
+    const known = loads.get(origin);
+    if (!known) {
+      const load: OriginLoad = { inFlight: 0, pace: startPace(now), lastAnswerAt: null };
+      loads.set(origin, load);
+      return load;
+    }
+    if (known.inFlight === 0) known.pace = startPace(now);
+    return known;
+  };
+
   async function send(request: OutboundRequest): Promise<SendResult> {
     const startedAt = performance.now();
     const timeoutMs = request.timeoutMs ?? opts.timeoutMs;
@@ -146,19 +159,10 @@ export function createHttpSender(opts: {
 
     if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" });
 
-    forgetIdleOrigins(startedAt);
-    let load = loads.get(url.origin);
-    if (!load) {
-      load = { inFlight: 0, pace: startPace(startedAt), lastAnswerAt: null };
-      loads.set(url.origin, load);
-    } else if (load.inFlight === 0) {
-      // A new busy spell: its pace is measured afresh.
-      load.pace = startPace(startedAt);
-    }
+    const load = originLoad(url.origin, startedAt);
     load.inFlight += 1;
 
     let status: number | null = null;
-    const originLoad = load;
     const exchange = post(
       agent,
       {
@@ -174,8 +178,8 @@ export function createHttpSender(opts: {
       opts.responseBodyLimitBytes,
       (answered) => {
         status = answered;
-        originLoad.lastAnswerAt = performance.now();
-        recordAnswer(originLoad.pace, originLoad.lastAnswerAt);
+        load.lastAnswerAt = performance.now();
+        recordAnswer(load.pace, load.lastAnswerAt);
       },
     );
     // undici settles an aborted request only once its connection attempt has, and a
@@ -200,15 +204,16 @@ export function createHttpSender(opts: {
 
     const outcome = async (): Promise<SendResult> => {
       try {
-        const { status, headers, body } = await exchange.answer;
-        const redirected = status >= 300 && status < 400;
+        const answer = await exchange.answer;
+        const { headers } = answer;
+        const redirected = answer.status >= 300 && answer.status < 400;
         return {
-          ok: isSuccessStatus(status),
-          status,
+          ok: isSuccessStatus(answer.status),
+          status: answer.status,
           headers,
-          body,
+          body: answer.body,
           error: redirected ? `redirect to ${headers.location ?? "(no location)"} not followed` : null,
-          outcome: { kind: "http", status, retryAfter: headers["retry-after"] },
+          outcome: { kind: "http", status: answer.status, retryAfter: headers["retry-after"] },
           durationMs: elapsedMs(),
         };
       } catch (error) {
