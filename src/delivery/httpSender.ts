@@ -157,12 +157,15 @@ export function createHttpSender(opts: {
       return failure(forbiddenAddressError(host).message, { kind: "network" });
     }
 
-    if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" });
+    // What an answer's status line said, if one came before the attempt ended.
+    let status: number | null = null;
+    const timedOutFailure = () => failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status);
+    const abortedFailure = () => failure("aborted before completion", { kind: "network" }, status);
+    if (request.signal?.aborted) return abortedFailure();
 
     const load = originLoad(url.origin, startedAt);
     load.inFlight += 1;
 
-    let status: number | null = null;
     const exchange = post(
       agent,
       {
@@ -192,12 +195,14 @@ export function createHttpSender(opts: {
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      exchange.abort(new Error(`timed out after ${timeoutMs} ms`));
-      giveUp(failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status));
+      const failed = timedOutFailure();
+      exchange.abort(new Error(failed.error));
+      giveUp(failed);
     }, timeoutMs);
     const abortFromCaller = () => {
-      exchange.abort(new Error("aborted before completion"));
-      giveUp(failure("aborted before completion", { kind: "network" }, status));
+      const failed = abortedFailure();
+      exchange.abort(new Error(failed.error));
+      giveUp(failed);
     };
     request.signal?.addEventListener("abort", abortFromCaller, { once: true });
     const slowTimer = request.onSlow && setTimeout(request.onSlow, SLOW_MS);
@@ -217,10 +222,8 @@ export function createHttpSender(opts: {
           durationMs: elapsedMs(),
         };
       } catch (error) {
-        if (timedOut || isUndiciTimeout(error)) {
-          return failure(`timed out after ${timeoutMs} ms`, { kind: "timeout" }, status);
-        }
-        if (request.signal?.aborted) return failure("aborted before completion", { kind: "network" }, status);
+        if (timedOut || isUndiciTimeout(error)) return timedOutFailure();
+        if (request.signal?.aborted) return abortedFailure();
         // The guarded lookup's refusal arrives unchanged through undici; its message is already user-facing.
         if (error instanceof Error && errorCode(error) === FORBIDDEN_ADDRESS_CODE) {
           return failure(error.message, { kind: "network" });
