@@ -10,6 +10,7 @@ const durationBuckets = DURATION_BUCKETS_S.map(() => 0);
 let durationSum = 0;
 let durationCount = 0;
 let lineJoins = 0;
+let lineDrops = 0;
 let slotsSetAside = 0;
 
 /** Records one delivery attempt: `result` is "success" or "failure". */
@@ -26,6 +27,11 @@ export function observeAttempt(result: "success" | "failure", durationMs: number
 /** Counts a delivery that went to wait in line for its saturated origin (src/queue/originLines.ts). */
 export function observeLineJoin(): void {
   lineJoins += 1;
+}
+
+/** Counts deliveries taken out of their line unstarted, their endpoint's circuit open. */
+export function observeLineDrops(count: number): void {
+  lineDrops += count;
 }
 
 /** Counts an attempt that set its slot aside, its receiver slow (src/queue/deliverySlots.ts). */
@@ -52,6 +58,9 @@ export function renderMetrics(gauges: Record<string, Record<string, number>>): s
     "# HELP hookpost_origin_line_joins_total Deliveries that waited in this process for a saturated receiving origin.",
     "# TYPE hookpost_origin_line_joins_total counter",
     `hookpost_origin_line_joins_total ${lineJoins}`,
+    "# HELP hookpost_origin_line_drops_total Deliveries taken out of this process's lines unstarted, their endpoint's circuit open.",
+    "# TYPE hookpost_origin_line_drops_total counter",
+    `hookpost_origin_line_drops_total ${lineDrops}`,
     "# HELP hookpost_slots_set_aside_total Attempts in this process that set their slot aside, their receiver silent for 500 ms.",
     "# TYPE hookpost_slots_set_aside_total counter",
     `hookpost_slots_set_aside_total ${slotsSetAside}`,

@@ -27,9 +27,16 @@ export type OriginLines = {
   /**
    * Puts a delivery at the back of its origin's line; false when the lines
    * are full or closed. `dueAt`: its nextAttemptAt in the database (epoch ms),
-   * which the sweeper goes by.
+   * which the sweeper goes by; `endpointId`: its endpoint's, for dropEndpoint.
    */
-  join(url: string, deliveryId: string, dueAt: number): boolean;
+  join(url: string, deliveryId: string, dueAt: number, endpointId: string): boolean;
+  /**
+   * Takes every delivery of an endpoint whose circuit is open out of its
+   * line, unstarted, and says how many: each would only be loaded to be
+   * skipped. Like every delivery of that endpoint, they wait, due, in the
+   * database until its probe gets through (src/services/circuit.ts).
+   */
+  dropEndpoint(endpointId: string): number;
   /** Whether a delivery waits in a line here. */
   has(deliveryId: string): boolean;
   /** Starts the first deliveries of every line whose origin has a free connection. */
@@ -66,8 +73,8 @@ export function createOriginLines(opts: {
 }): OriginLines {
   /** Per origin, the delivery ids waiting, first first (a Map keeps insertion order), with when each was last made due. */
   const lines = new Map<string, Map<string, number>>();
-  /** Which line each waiting delivery is in. */
-  const originOfWaiting = new Map<string, string>();
+  /** Which line each waiting delivery is in, and its endpoint. */
+  const waitingIn = new Map<string, { origin: string; endpointId: string }>();
   let toHold: string[] = [];
   let heldAt = 0;
   /** Deliveries taken from a line and not yet admitted (or ended), by id, with their origin. */
@@ -103,7 +110,7 @@ export function createOriginLines(opts: {
       if (count >= opts.startsAtOnce || opts.isSaturated(origin)) continue;
       for (const deliveryId of line.keys()) {
         line.delete(deliveryId);
-        originOfWaiting.delete(deliveryId);
+        waitingIn.delete(deliveryId);
         starting.set(deliveryId, origin);
         startingPerOrigin.set(origin, ++count);
         void opts.start(deliveryId).finally(() => started(deliveryId));
@@ -111,7 +118,7 @@ export function createOriginLines(opts: {
       }
       if (line.size === 0) lines.delete(origin);
     }
-    if (originOfWaiting.size === 0 && timer) {
+    if (waitingIn.size === 0 && timer) {
       clearInterval(timer);
       timer = null;
       toHold = [];
@@ -131,7 +138,7 @@ export function createOriginLines(opts: {
           }
     }
     // Those that joined and have already left need no holding.
-    const stillWaiting = toHold.filter((deliveryId) => originOfWaiting.has(deliveryId));
+    const stillWaiting = toHold.filter((deliveryId) => waitingIn.has(deliveryId));
     toHold = [];
     if (stillWaiting.length > 0) void opts.hold(stillWaiting);
   }
@@ -146,22 +153,34 @@ export function createOriginLines(opts: {
       if (starting.has(deliveryId)) started(deliveryId);
       return !opts.isSaturated(url);
     },
-    join(url, deliveryId, dueAt) {
+    join(url, deliveryId, dueAt, endpointId) {
       const origin = originOf(url);
       if (closed || origin === null) return false;
-      if (originOfWaiting.has(deliveryId)) return true;
-      if (originOfWaiting.size >= opts.maxWaiting) return false;
+      if (waitingIn.has(deliveryId)) return true;
+      if (waitingIn.size >= opts.maxWaiting) return false;
       const now = Date.now();
       // Due long enough ago that the sweeper may take it soon: held on the next tick.
       const late = now - dueAt >= opts.holdEveryMs;
       const line = lines.get(origin) ?? new Map<string, number>();
       lines.set(origin, line.set(deliveryId, late ? now : dueAt));
-      originOfWaiting.set(deliveryId, origin);
+      waitingIn.set(deliveryId, { origin, endpointId });
       if (late) toHold.push(deliveryId);
       timer ??= setInterval(tick, PUMP_INTERVAL_MS).unref();
       return true;
     },
-    has: (deliveryId) => originOfWaiting.has(deliveryId),
+    dropEndpoint(endpointId) {
+      let dropped = 0;
+      for (const [deliveryId, place] of waitingIn) {
+        if (place.endpointId !== endpointId) continue;
+        const line = lines.get(place.origin)!;
+        line.delete(deliveryId);
+        if (line.size === 0) lines.delete(place.origin);
+        waitingIn.delete(deliveryId);
+        dropped += 1;
+      }
+      return dropped;
+    },
+    has: (deliveryId) => waitingIn.has(deliveryId),
     pump,
     close() {
       closed = true;
@@ -169,12 +188,12 @@ export function createOriginLines(opts: {
       timer = null;
       const left = [...lines.values()].flatMap((line) => [...line.keys()]);
       lines.clear();
-      originOfWaiting.clear();
+      waitingIn.clear();
       toHold = [];
       return left;
     },
     get waiting() {
-      return originOfWaiting.size;
+      return waitingIn.size;
     },
   };
 }

@@ -1,7 +1,7 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
-import { observeLineJoin, observeSlotSetAside } from "../metrics.ts";
+import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metrics.ts";
 import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
@@ -103,9 +103,14 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
    */
   const redisDelayMs = (deliveryId: string, outcome: DispatchResult): number | null => {
     if (outcome.kind === "attempted") return outcome.retryDelayMs;
-    if (outcome.kind === "skipped") return null;
+    if (outcome.kind === "skipped") {
+      // The rest of its endpoint's line would each be loaded only to be skipped too.
+      if (outcome.circuitOpenFor) observeLineDrops(lines.dropEndpoint(outcome.circuitOpenFor));
+      return null;
+    }
     const { saturated } = outcome;
-    if (saturated && lines.join(saturated.url, deliveryId, saturated.dueAt?.getTime() ?? 0)) {
+    const dueAt = saturated?.dueAt?.getTime() ?? 0;
+    if (saturated && lines.join(saturated.url, deliveryId, dueAt, saturated.endpointId)) {
       observeLineJoin();
       return null;
     }

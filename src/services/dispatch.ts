@@ -28,13 +28,18 @@ import { publishEndpointChange, recordOperationalEvent } from "./operational.ts"
  */
 
 export type DispatchResult =
-  | { kind: "skipped"; reason: string }
+  /** `circuitOpenFor`: the endpoint whose open circuit the delivery waits for, in the database. */
+  | { kind: "skipped"; reason: string; circuitOpenFor?: string }
   /**
    * Not attempted now; try again after `delayMs`. With `saturated`: the
    * endpoint's origin (of `url`) is slow and all its connections are busy, or
    * it has not answered yet; `dueAt` is the delivery's nextAttemptAt as loaded.
    */
-  | { kind: "deferred"; delayMs: number; saturated?: { url: string; dueAt: Date | null } }
+  | {
+      kind: "deferred";
+      delayMs: number;
+      saturated?: { url: string; dueAt: Date | null; endpointId: string };
+    }
   | {
       kind: "attempted";
       attempt: DeliveryAttempt;
@@ -111,13 +116,21 @@ export async function deliverAttempt(
     }
     // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
     if (isCircuitOpen(delivery.endpoint, new Date())) {
-      return { kind: "skipped", reason: "the endpoint's circuit is open" };
+      return {
+        kind: "skipped",
+        reason: "the endpoint's circuit is open",
+        circuitOpenFor: delivery.endpointId,
+      };
     }
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
     const { url } = delivery.endpoint;
     if (!opts.admits(url)) {
-      return { kind: "deferred", delayMs: deferralMs(), saturated: { url, dueAt: delivery.nextAttemptAt } };
+      return {
+        kind: "deferred",
+        delayMs: deferralMs(),
+        saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
+      };
     }
   }
   const trigger: Trigger = opts.trigger ?? delivery.trigger;

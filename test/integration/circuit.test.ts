@@ -10,6 +10,7 @@ import { listDeliveries } from "../support/deliveries.ts";
 import type { GraphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
 import { wsClient, wsSubscribe } from "../support/live.ts";
+import { counterOf } from "../support/metrics.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -62,6 +63,8 @@ describe("an endpoint's circuit", () => {
         CIRCUIT_FAILURE_THRESHOLD: String(THRESHOLD),
         CIRCUIT_COOLDOWN_MS: String(COOLDOWN_MS),
         ENDPOINT_FAILURE_THRESHOLD: "0",
+        // For the hanging receiver; every other receiver here answers at once.
+        DELIVERY_TIMEOUT_MS: "1000",
         RETRY_SCHEDULE: Array(8).fill("500ms").join(","),
         SWEEP_GRACE_MS: "600000",
       },
@@ -144,6 +147,35 @@ describe("an endpoint's circuit", () => {
       "every delivery at the new URL",
     );
     expect(new Set(fixed.requests.map((r) => eventIdOf(r.body)))).toEqual(all);
+  });
+
+  it("takes a hanging endpoint's deliveries out of the worker's line once its circuit opens, and sends them all once it closes", async () => {
+    let answering = false;
+    const receiver = await startReceiver(() => (answering ? { status: 200 } : "hang"));
+    receivers.push(receiver);
+    const endpointId = await endpointAt(receiver.url);
+    const joins = () => counterOf(hp, "hookpost_origin_line_joins_total");
+    const drops = () => counterOf(hp, "hookpost_origin_line_drops_total");
+    const [joinsBefore, dropsBefore] = [await joins(), await drops()];
+
+    // An origin that has not answered yet gets eight attempts at once; the rest wait in its line.
+    const events = await publish(100, "hanging");
+    await waitFor(async () => (await joins()) - joinsBefore >= 90, "the deliveries to wait in line");
+    await circuitOpenAfter(endpointId);
+    // Once the first of them is loaded and found waiting for the circuit, the rest leave the
+    // line unstarted, each a database read saved.
+    await waitFor(async () => (await drops()) > dropsBefore, "the line to be dropped");
+    expect(receiver.requests.length).toBeLessThan(events.length);
+
+    // They wait in the database like the endpoint's others, and nothing is lost.
+    answering = true;
+    const answeringFrom = Date.now();
+    await waitFor(async () => {
+      const rows = await listDeliveries(client, { endpointId });
+      return rows.length === events.length && rows.every((d) => d.status === "SUCCEEDED");
+    }, "every delivery to succeed");
+    const answered = receiver.requests.filter((r) => r.at >= answeringFrom).map((r) => eventIdOf(r.body));
+    expect(new Set(answered)).toEqual(new Set(events));
   });
 
   it("stays closed while failures are fewer than the threshold in a row", async () => {

@@ -5,6 +5,7 @@ import { CreateEndpointDocument, PublishEventDocument, PublishEventsDocument } f
 import { createTestDatabase } from "../support/db.ts";
 import { receivedOf } from "../support/eventRequests.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
+import { counterOf } from "../support/metrics.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { deleteRedisKeys } from "../support/redis.ts";
 import { sleep, waitFor } from "../support/wait.ts";
@@ -27,12 +28,7 @@ const TWO_CONNECTIONS = {
   OUTBOUND_CONNECTIONS_PER_ORIGIN: "2",
 };
 
-/** One of the process's counters, from its /metrics. */
-async function counter(hp: TestHookpost, name: string): Promise<number> {
-  const text = await (await fetch(hp.url.replace(/\/graphql$/, "/metrics"))).text();
-  return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
-}
-const lineJoins = (hp: TestHookpost) => counter(hp, "hookpost_origin_line_joins_total");
+const lineJoins = (hp: TestHookpost) => counterOf(hp, "hookpost_origin_line_joins_total");
 
 describe("a slow endpoint", () => {
   let hp: TestHookpost;
@@ -123,7 +119,7 @@ describe("a slow endpoint", () => {
     const hanging = [await startReceiver(() => "hang"), await startReceiver(() => "hang")];
     try {
       const { client } = await hp.newWorkspace();
-      const setAsideBefore = await counter(hp, "hookpost_slots_set_aside_total");
+      const setAsideBefore = await counterOf(hp, "hookpost_slots_set_aside_total");
       const subscribe = async (url: string, eventTypes: string[]) =>
         (await client.ok(CreateEndpointDocument, { input: { url, eventTypes } })).createEndpoint.endpoint.id;
       const hangingIds = [
@@ -145,7 +141,9 @@ describe("a slow endpoint", () => {
       await waitFor(() => receivedOf(healthy, healthyEvent).length === 1, "the healthy endpoint's delivery");
       // Delivered while all four hanging attempts were still in flight: none has ended.
       expect(await hp.db.prisma.deliveryAttempt.count({ where: { endpointId: { in: hangingIds } } })).toBe(0);
-      expect(await counter(hp, "hookpost_slots_set_aside_total")).toBeGreaterThanOrEqual(setAsideBefore + 1);
+      expect(await counterOf(hp, "hookpost_slots_set_aside_total")).toBeGreaterThanOrEqual(
+        setAsideBefore + 1,
+      );
     } finally {
       // Their attempts fail at once, so stopping need not wait for the timeout.
       await Promise.all(hanging.map((receiver) => receiver.close()));
