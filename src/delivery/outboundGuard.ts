@@ -151,14 +151,22 @@ export function urlHost(url: URL): string {
   return normalizeHostname(url.hostname.replace(/^\[(.*)\]$/, "$1"));
 }
 
-const FORBIDDEN_ADDRESS_HINT = "private, loopback, link-local and reserved addresses cannot receive webhooks";
+/**
+ * Why `target` (an IP literal or a hostname, as written in the endpoint URL) is
+ * refused, naming the setting that allows it. A hostname's resolved address is
+ * never shown: an API user must not learn what internal names resolve to.
+ */
+export function forbiddenTargetReason(target: string): string {
+  const kind = isIP(target) === 0 ? "host" : "address";
+  return (
+    `${kind} ${target} is not allowed: private, loopback, link-local, reserved and metadata addresses ` +
+    `cannot receive webhooks unless OUTBOUND_ALLOW lists them; set OUTBOUND_ALLOW=${target} to allow it`
+  );
+}
 
 /** The error for a refused address; its message is shown to API users as the attempt's error. */
-export function forbiddenAddressError(address: string, hostname?: string): NodeJS.ErrnoException {
-  const resolvedFrom = hostname && hostname !== address ? ` (resolved from ${hostname})` : "";
-  const error: NodeJS.ErrnoException = new Error(
-    `address ${address}${resolvedFrom} is not allowed: ${FORBIDDEN_ADDRESS_HINT}`,
-  );
+export function forbiddenAddressError(target: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(forbiddenTargetReason(target));
   error.code = FORBIDDEN_ADDRESS_CODE;
   return error;
 }
@@ -190,12 +198,9 @@ export function validateEndpointUrl(
   const host = urlHost(url);
   if (!host) return { ok: false, reason: "URL has no host" };
   if (isIP(host) !== 0) {
-    if (!policy.isAllowedAddress(host)) return { ok: false, reason: forbiddenAddressError(host).message };
+    if (!policy.isAllowedAddress(host)) return { ok: false, reason: forbiddenTargetReason(host) };
   } else if (isForbiddenHostname(host) && !policy.allowsHostname(host)) {
-    return {
-      ok: false,
-      reason: `host ${host} is not allowed: it points at this machine or a cloud metadata service`,
-    };
+    return { ok: false, reason: forbiddenTargetReason(host) };
   }
   return { ok: true, url };
 }
@@ -215,7 +220,7 @@ export function createGuardedLookup(policy: AddressPolicy): LookupFunction {
       if (error) return callback(error, "");
       if (!policy.allowsHostname(hostname)) {
         const forbidden = addresses.find((entry) => !policy.isAllowedAddress(entry.address));
-        if (forbidden) return callback(forbiddenAddressError(forbidden.address, hostname), "");
+        if (forbidden) return callback(forbiddenAddressError(hostname), "");
       }
       if (options.all) return callback(null, addresses);
       // dns.lookup reports "no address" as an ENOTFOUND error, so `first` is always present here.

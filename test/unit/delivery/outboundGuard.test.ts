@@ -140,6 +140,14 @@ describe("validateEndpointUrl", () => {
     expect(reasonFor("http://metadata/")).toMatch(/is not allowed/);
   });
 
+  it("names the setting, and the value, that would allow a refused target", () => {
+    expect(reasonFor("http://127.0.0.1:3000/hooks")).toMatch(
+      /^address 127\.0\.0\.1 is not allowed: .*loopback.*; set OUTBOUND_ALLOW=127\.0\.0\.1 to allow it$/,
+    );
+    expect(reasonFor("http://[::1]:3000/")).toMatch(/set OUTBOUND_ALLOW=::1 to allow it$/);
+    expect(reasonFor("http://localhost:3000/")).toMatch(/set OUTBOUND_ALLOW=localhost to allow it$/);
+  });
+
   it("accepts what the allow-list permits", () => {
     const dev = createAddressPolicy(["127.0.0.0/8", "::1/128", "localhost"]);
     expect(reasonFor("http://127.0.0.1:4001/", dev)).toBeNull();
@@ -162,7 +170,11 @@ describe("createGuardedLookup", () => {
     for (const all of [true, false]) {
       const { error } = await resolve([], "localhost", all);
       expect(error?.code).toBe(FORBIDDEN_ADDRESS_CODE);
-      expect(error?.message).toMatch(/^address .+ \(resolved from localhost\) is not allowed/);
+      expect(error?.message).toMatch(
+        /^host localhost is not allowed: .+; set OUTBOUND_ALLOW=localhost to allow it$/,
+      );
+      // What an internal name resolves to is never shown to the API user.
+      expect(error?.message).not.toMatch(/127\.0\.0\.1|::1/);
     }
   });
 
