@@ -12,8 +12,11 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Bounds for a real failure, never the expected duration: tests wait for outcomes
+    // (test/support/wait.ts), and on a loaded 2-core host (load 15–40, or two suites at
+    // once) a test that takes 10 s alone can take ten times that.
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
     // Files run in parallel; each has its own database, Redis prefix and ports.
     // Most of a test's time is spent waiting on I/O (receivers, retries), so
     // more files than cores run at once.

@@ -66,6 +66,10 @@ export async function startReceiver(
     setBehaviour(next: (req: ReceivedRequest, index: number) => Behaviour) {
       decide = next;
     },
+    /** Answers, now, every request left hanging: a test then ends a hang when it chooses, not at a timeout. */
+    answerHanging(status: number) {
+      for (const res of hanging) res.writeHead(status, { "content-type": "text/plain" }).end("ok");
+    },
     async close() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
