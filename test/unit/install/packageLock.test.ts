@@ -8,6 +8,13 @@ import { describe, expect, it } from "vitest";
  * only dropped older Node lines (e.g. @whatwg-node/promise-helpers 2 wants
  * Node 22.15); `prisma` gets the last @prisma/dev without
  * @prisma/streams-local (Node 22 only), which only `prisma dev` uses.
+ * `allowScripts` denies every install script in the tree, none being needed:
+ * @prisma/engines' postinstall downloads engines that Prisma 7's WASM client
+ * never runs (scripts/prisma-generate.mjs stands in for the one the CLI looks
+ * for); prisma's preinstall only checks the Node version; esbuild's
+ * postinstall checks the binary its platform package ships, which its API
+ * finds on its own; msgpackr-extract's builds an addon only when no prebuilt
+ * platform package fits, and msgpackr works without it.
  */
 type LockedPackage = {
   version?: string;
