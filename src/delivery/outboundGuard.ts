@@ -138,9 +138,9 @@ export function forbiddenTargetMessage(
 ): string {
   const subject =
     "address" in target
-      ? `address ${target.address} is in the ${rule} range`
-      : `host ${target.hostname} resolves to an address in the ${rule} range`;
-  return `${subject} and is not allowed: ${FORBIDDEN_ADDRESS_HINT}`;
+      ? `address ${target.address} is not allowed (${rule} range)`
+      : `host ${target.hostname} is not allowed: it resolves to an address in the ${rule} range`;
+  return `${subject}; ${FORBIDDEN_ADDRESS_HINT}`;
 }
 
 /** The error for a refused connection; its message is shown to API users as the attempt's error. */

@@ -297,7 +297,9 @@ describe("httpSender", () => {
       body: payload,
     });
     expect(named).toMatchObject({ ok: false, status: null, outcome: { kind: "network" } });
-    expect(named.error).toMatch(/^address .+ \(resolved from localhost\) is not allowed/);
+    expect(named.error).toMatch(
+      /^host localhost is not allowed: it resolves to an address in the loopback range/,
+    );
 
     expect(echo.received.length).toBe(before);
   });
