@@ -7,6 +7,7 @@ import type { Logger } from "./logger.ts";
 import { createLivePubSub } from "./pubsub/pubsub.ts";
 import { createQueues } from "./queue/queues.ts";
 import { createRedis, waitForRedis } from "./redis.ts";
+import { createRateLimits } from "./services/rateLimits.ts";
 
 export type Runtime = { deps: Deps; redisPing(): Promise<unknown>; close(): Promise<void> };
 
@@ -42,6 +43,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     sender,
     addressPolicy: createAddressPolicy(config.delivery.outboundAllow),
     logger,
+    rateLimits: createRateLimits(producer, config, logger),
   };
   return {
     deps,

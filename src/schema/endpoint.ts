@@ -10,7 +10,7 @@ import {
 } from "../services/endpoints.ts";
 import { filtersReceiving } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
-import { builder, workspaceOf } from "./builder.ts";
+import { builder, limitOutbound, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
 import { paginate } from "./pagination.ts";
 
@@ -210,6 +210,7 @@ builder.mutationFields((t) => ({
       eventType: t.arg.string({ description: "Send a sample of this type instead of webhook.test." }),
     },
     resolve: async (_root, { id, eventType }, ctx) => {
+      await limitOutbound(ctx);
       const endpoint = await findEndpoint(ctx.deps, workspaceOf(ctx), String(id));
       return testEndpoint(ctx.deps, endpoint, eventType ?? null);
     },
