@@ -28,7 +28,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     for (const c of [producer, publisher, subscriber]) c.disconnect();
     throw new Error(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
   }
-  const queues = createQueues(config, producer);
+  const queues = createQueues(config, producer, logger);
   const sender = createHttpSender({
     timeoutMs: config.delivery.timeoutMs,
     responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
