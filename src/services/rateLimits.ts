@@ -35,7 +35,12 @@ export function createRateLimits(
   logger: Logger,
 ): RateLimits {
   const refusedUntil = new Map<string, number>();
-  const limiter = (name: string, perMinute: number, what: string) => {
+  const limiter = (
+    name: string,
+    perMinute: number,
+    what: string,
+    onRefused = (_key: string, _forMs: number) => {},
+  ) => {
     if (perMinute === 0) return async (_key: string) => {};
     const store = new RateLimiterRedis({
       storeClient: redis,
@@ -54,7 +59,7 @@ export function createRateLimits(
           );
           return;
         }
-        if (name === "failed-auth") remember(key, outcome.msBeforeNext);
+        onRefused(key, outcome.msBeforeNext);
         throw rateLimited(what, Math.max(1, Math.ceil(outcome.msBeforeNext / 1_000)));
       }
     };
@@ -72,6 +77,7 @@ export function createRateLimits(
     "failed-auth",
     limits.failedAuthPerMinute,
     "failed authentications from this address",
+    remember,
   );
   return {
     request: (caller) => requests(callerKey(caller)),
