@@ -298,7 +298,7 @@ async function main() {
       if (interrupted.signal.aborted) return;
       // The real resolver, through the real schema, with the Prisma client that logs its SQL.
       const contextValue: Context = {
-        viewer: { workspaceId: c.workspaceId, via: "api-key" },
+        viewer: { workspaceId: c.workspaceId, via: "api-key", keyId: null, scopes: ["ADMIN"] },
         deps: { prisma } as unknown as Deps,
       };
       captured.length = 0;

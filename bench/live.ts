@@ -207,6 +207,7 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     disabledReason: null,
     disabledAt: null,
     headers: {},
+    sensitiveHeaders: [],
     previousSecretExpiresAt: null,
     consecutiveFailures: 0,
     circuitOpenUntil: null,

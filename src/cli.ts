@@ -1,5 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { KEYS_USAGE } from "./cliKeys.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import type { Role } from "./main.ts";
@@ -11,6 +12,7 @@ const USAGE = `Usage: hookpost <command>
   worker                    run only the delivery worker
   migrate                   apply database migrations and exit
   workspace create <name>   create a workspace and print its API key
+${KEYS_USAGE}
 
 Settings come from the environment; see src/config.ts for every variable and its default.`;
 
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (command === "keys") return (await import("./cliKeys.ts")).runKeysCommand(config, logger, rest);
   process.stderr.write(`${USAGE}\n`);
   return 2;
 }

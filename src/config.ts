@@ -81,6 +81,18 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(16).optional(),
   /** Claim in the JWT that carries the workspace id. */
   JWT_WORKSPACE_CLAIM: z.string().default("workspace"),
+  /** When set, a JWT's `aud` must include it. JWTs always need `exp`. */
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** When set, a JWT's `iss` must equal it. */
+  JWT_ISSUER: z.string().min(1).optional(),
+  /** GraphQL requests per minute and API key (or JWT workspace), shared by every api process. 0: no limit. */
+  RATE_LIMIT_REQUESTS_PER_MINUTE: intWith(120_000),
+  /** testEndpoint, replayDelivery and replayEvents calls per minute and API key: each sends requests out. 0: no limit. */
+  RATE_LIMIT_OUTBOUND_PER_MINUTE: intWith(60),
+  /** Requests with a bad API key or token per minute and client address; past it, that address is refused. 0: no limit. */
+  RATE_LIMIT_FAILED_AUTH_PER_MINUTE: intWith(30),
+  /** How often an api process writes the lastUsedAt of the keys it saw. */
+  API_KEY_LAST_USED_FLUSH_MS: intWith(30_000, 10),
   /** On first start with no workspace, create one and print its API key. */
   BOOTSTRAP_WORKSPACE: bool.default(true),
 
@@ -174,7 +186,15 @@ export type Config = Readonly<{
     publicUrl: string | undefined;
     requestBodyLimitBytes: number;
   };
-  auth: { jwtSecret: string | undefined; jwtWorkspaceClaim: string; bootstrapWorkspace: boolean };
+  auth: {
+    jwtSecret: string | undefined;
+    jwtWorkspaceClaim: string;
+    jwtAudience: string | undefined;
+    jwtIssuer: string | undefined;
+    bootstrapWorkspace: boolean;
+    lastUsedFlushMs: number;
+  };
+  rateLimits: { requestsPerMinute: number; outboundPerMinute: number; failedAuthPerMinute: number };
   delivery: {
     timeoutMs: number;
     retryScheduleMs: readonly number[];
@@ -221,7 +241,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: {
       jwtSecret: e.JWT_SECRET,
       jwtWorkspaceClaim: e.JWT_WORKSPACE_CLAIM,
+      jwtAudience: e.JWT_AUDIENCE,
+      jwtIssuer: e.JWT_ISSUER,
       bootstrapWorkspace: e.BOOTSTRAP_WORKSPACE,
+      lastUsedFlushMs: e.API_KEY_LAST_USED_FLUSH_MS,
+    },
+    rateLimits: {
+      requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      outboundPerMinute: e.RATE_LIMIT_OUTBOUND_PER_MINUTE,
+      failedAuthPerMinute: e.RATE_LIMIT_FAILED_AUTH_PER_MINUTE,
     },
     delivery: {
       timeoutMs: e.DELIVERY_TIMEOUT_MS,

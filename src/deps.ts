@@ -5,6 +5,7 @@ import type { AddressPolicy } from "./delivery/outboundGuard.ts";
 import type { Logger } from "./logger.ts";
 import type { LivePubSub } from "./pubsub/pubsub.ts";
 import type { Queues } from "./queue/queues.ts";
+import type { RateLimits } from "./services/rateLimits.ts";
 
 /** What domain services need, built once per process in src/runtime.ts and passed in explicitly. */
 export type Deps = Readonly<{
@@ -15,4 +16,6 @@ export type Deps = Readonly<{
   sender: HttpSender;
   addressPolicy: AddressPolicy;
   logger: Logger;
+  /** Shared by every api process through Redis (src/services/rateLimits.ts). */
+  rateLimits: RateLimits;
 }>;

@@ -27,3 +27,12 @@ export const notFound = (what: string, id: string) =>
 
 export const unauthenticated = (message = "a valid API key or token is required") =>
   new AppError(ErrorCode.UNAUTHENTICATED, message);
+
+export const forbidden = (message: string) => new AppError(ErrorCode.FORBIDDEN, message);
+
+/** HTTP answers carrying it get status 429 and `Retry-After` (yoga reads `extensions.http`, and strips it). */
+export const rateLimited = (what: string, retryAfterSeconds: number) =>
+  new AppError(ErrorCode.RATE_LIMITED, `too many ${what}; retry after ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+    http: { status: 429, headers: { "Retry-After": String(retryAfterSeconds) } },
+  });

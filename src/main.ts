@@ -21,6 +21,9 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   let ready = false;
   const probe: Probe = { ready: () => ready, redisPing: runtime.redisPing };
 
+  const authenticator = roles.includes("api")
+    ? createAuthenticator(deps.prisma, config, deps.rateLimits, logger)
+    : null;
   let app: App | null = null;
   let port: number | null = null;
   let health: HealthServer | null = null;
@@ -34,8 +37,8 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
       }
     }
     // Loaded only for the api role: a worker-only process never builds the GraphQL schema (~90 MB).
-    app = roles.includes("api")
-      ? (await import("./http/server.ts")).buildApp(deps, createAuthenticator(deps.prisma, config), probe)
+    app = authenticator
+      ? (await import("./http/server.ts")).buildApp(deps, authenticator.authenticate, probe)
       : null;
     port = app ? await app.start(config.http.port, config.http.host) : null;
     // Listening before taking jobs: a port already in use stops the start before any attempt.
@@ -43,6 +46,7 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   } catch (err) {
     // Nothing takes work yet: what is open closes, so a caller that goes on (a test, a retry) holds nothing.
     await app?.stop();
+    await authenticator?.close();
     await runtime.close();
     throw err;
   }
@@ -65,6 +69,7 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
       stopped ??= (async () => {
         ready = false;
         await app?.stop();
+        await authenticator?.close();
         await workers?.close();
         // Answers probes until the workers have drained, so a long drain does not look like a hang.
         await health?.stop();

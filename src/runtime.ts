@@ -7,6 +7,7 @@ import type { Logger } from "./logger.ts";
 import { createLivePubSub } from "./pubsub/pubsub.ts";
 import { createQueues } from "./queue/queues.ts";
 import { createRedis, waitForRedis } from "./redis.ts";
+import { createRateLimits } from "./services/rateLimits.ts";
 
 export type Runtime = { deps: Deps; redisPing(): Promise<unknown>; close(): Promise<void> };
 
@@ -27,7 +28,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     for (const c of [producer, publisher, subscriber]) c.disconnect();
     throw new Error(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
   }
-  const queues = createQueues(config, producer);
+  const queues = createQueues(config, producer, logger);
   const sender = createHttpSender({
     timeoutMs: config.delivery.timeoutMs,
     responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
@@ -42,6 +43,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     sender,
     addressPolicy: createAddressPolicy(config.delivery.outboundAllow),
     logger,
+    rateLimits: createRateLimits(producer, config, logger),
   };
   return {
     deps,

@@ -5,7 +5,7 @@ import {
   createAddressPolicy,
   createGuardedLookup,
   FORBIDDEN_ADDRESS_CODE,
-  forbiddenAddressError,
+  forbiddenTargetMessage,
   urlHost,
 } from "./outboundGuard.ts";
 import { post } from "./post.ts";
@@ -153,9 +153,8 @@ export function createHttpSender(opts: {
     }
     // Node connects to IP literals without calling the guarded lookup, so they are checked here.
     const host = urlHost(url);
-    if (isIP(host) !== 0 && !policy.isAllowedAddress(host)) {
-      return failure(forbiddenAddressError(host).message, { kind: "network" });
-    }
+    const rule = isIP(host) !== 0 ? policy.forbiddingRule(host) : null;
+    if (rule) return failure(forbiddenTargetMessage({ address: host }, rule), { kind: "network" });
 
     // What an answer's status line said, if one came before the attempt ended.
     let status: number | null = null;

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from "node:dns";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
 
 /**
  * SSRF protection: webhook URLs are user input, so without this anyone with an
@@ -10,34 +11,41 @@ import { BlockList, isIP, type LookupFunction } from "node:net";
 export const FORBIDDEN_ADDRESS_CODE = "HOOKPOST_FORBIDDEN_ADDRESS";
 
 export type AddressPolicy = {
-  /** True when `ip` is public, or private but covered by an allow-list CIDR. False for non-IPs. */
+  /** The special-purpose range (a rule name such as "loopback") that forbids `ip`, or null when it may be reached. */
+  forbiddingRule(ip: string): string | null;
+  /** True when `ip` is public, or special but covered by an allow-list CIDR. False for non-IPs. */
   isAllowedAddress(ip: string): boolean;
   /** True when the allow-list names `host` itself: it may then be reached whatever it resolves to. */
   allowsHostname(host: string): boolean;
 };
 
-type Family = "ipv4" | "ipv6";
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-const FORBIDDEN_SUBNETS: ReadonlyArray<readonly [string, number, Family]> = [
-  ["0.0.0.0", 8, "ipv4"], // "this network"
-  ["10.0.0.0", 8, "ipv4"], // private
-  ["100.64.0.0", 10, "ipv4"], // carrier-grade NAT
-  ["127.0.0.0", 8, "ipv4"], // loopback
-  ["169.254.0.0", 16, "ipv4"], // link-local, incl. cloud metadata 169.254.169.254
-  ["172.16.0.0", 12, "ipv4"], // private
-  ["192.0.0.0", 24, "ipv4"], // IETF protocol assignments
-  ["192.168.0.0", 16, "ipv4"], // private
-  ["198.18.0.0", 15, "ipv4"], // benchmarking
-  ["224.0.0.0", 3, "ipv4"], // multicast, reserved and broadcast (224.0.0.0 and above)
-  ["::", 96, "ipv6"], // unspecified, loopback and the deprecated IPv4-compatible range
-  ["fc00::", 7, "ipv6"], // unique local
-  ["fe80::", 10, "ipv6"], // link-local
-  ["ff00::", 8, "ipv6"], // multicast
-];
+/**
+ * IPv6 ranges that carry an IPv4 address in their last 32 bits, or (6to4) in
+ * bits 16–48: the IPv4 address is what a packet reaches, so it is what gets judged.
+ * Other special ranges, Teredo and the local-use NAT64 prefix 64:ff9b:1::/48
+ * among them, are refused whole.
+ */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
+  const range = address.range();
+  const [, g1 = 0, g2 = 0] = address.parts;
+  const [, , , , , , g6 = 0, g7 = 0] = address.parts;
+  const tail = () => new ipaddr.IPv4([g6 >> 8, g6 & 255, g7 >> 8, g7 & 255]);
+  if (range === "ipv4Mapped" || range === "rfc6145") return tail();
+  if (range === "rfc6052" && address.match(ipaddr.IPv6.parse("64:ff9b::"), 96)) return tail();
+  if (range === "6to4") return new ipaddr.IPv4([g1 >> 8, g1 & 255, g2 >> 8, g2 & 255]);
+  return null;
+}
 
-const forbiddenAddresses = new BlockList();
-for (const [network, prefix, family] of FORBIDDEN_SUBNETS) {
-  forbiddenAddresses.addSubnet(network, prefix, family);
+/** The addresses a connection to `ip` really reaches: itself, and an IPv4 address it embeds. */
+function reachedAddresses(ip: string): Address[] | null {
+  const text = ip.split("%")[0] ?? ""; // an IPv6 zone id (fe80::1%eth0) changes nothing
+  if (isIP(text) === 0) return null; // ipaddr.js also takes forms like 0x7f.1 that are no IP literal
+  const address = ipaddr.parse(text);
+  if (address.kind() === "ipv4") return [address];
+  const inner = embeddedIpv4(address as ipaddr.IPv6);
+  return inner ? [inner] : [address];
 }
 
 /** Names that reach this machine or the cloud metadata service without going through public DNS. */
@@ -59,7 +67,7 @@ const MAX_REMEMBERED_VERDICTS = 1_000;
  * at boot instead of silently blocking or allowing.
  */
 export function createAddressPolicy(allow: readonly string[]): AddressPolicy {
-  const allowedAddresses = new BlockList();
+  const allowedRanges: Array<[Address, number]> = [];
   const allowedHostnames = new Set<string>();
   for (const entry of allow) {
     const [network = "", prefixText] = entry.split("/");
@@ -71,75 +79,41 @@ export function createAddressPolicy(allow: readonly string[]): AddressPolicy {
     }
     const maxPrefix = version === 4 ? 32 : 128;
     const prefix = prefixText === undefined ? maxPrefix : Number(prefixText);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > maxPrefix) {
+    if (!/^\d*$/.test(prefixText ?? "") || !Number.isInteger(prefix) || prefix < 0 || prefix > maxPrefix) {
       throw new Error(`outbound allow-list: "${entry}" has an invalid prefix length`);
     }
-    allowedAddresses.addSubnet(network, prefix, version === 4 ? "ipv4" : "ipv6");
+    allowedRanges.push([ipaddr.parse(network), prefix]);
   }
+  const allowed = (address: Address) =>
+    allowedRanges.some(
+      ([network, prefix]) => network.kind() === address.kind() && address.match(network, prefix),
+    );
 
-  const judge = (ip: string) => {
-    const address = comparableAddress(ip);
-    if (!address) return false;
-    const [value, family] = address;
-    return !forbiddenAddresses.check(value, family) || allowedAddresses.check(value, family);
+  const judge = (ip: string): string | null => {
+    const addresses = reachedAddresses(ip);
+    if (!addresses) return "not an IP address";
+    for (const address of addresses) {
+      const range = address.range();
+      if (range !== "unicast" && !allowed(address)) return range;
+    }
+    return null;
   };
-  // A policy's verdicts never change, and an endpoint at an IP literal is judged on every
-  // attempt: each BlockList check builds SocketAddress objects, 2–3 µs.
-  const verdicts = new Map<string, boolean>();
+  // A policy's verdicts never change, and an endpoint at an IP literal is judged on every attempt.
+  const verdicts = new Map<string, string | null>();
+  const forbiddingRule = (ip: string) => {
+    let rule = verdicts.get(ip);
+    if (rule === undefined) {
+      rule = judge(ip);
+      if (verdicts.size >= MAX_REMEMBERED_VERDICTS) verdicts.clear();
+      verdicts.set(ip, rule);
+    }
+    return rule;
+  };
   return {
-    isAllowedAddress(ip) {
-      let allowed = verdicts.get(ip);
-      if (allowed === undefined) {
-        allowed = judge(ip);
-        if (verdicts.size >= MAX_REMEMBERED_VERDICTS) verdicts.clear();
-        verdicts.set(ip, allowed);
-      }
-      return allowed;
-    },
-    allowsHostname(host) {
-      return allowedHostnames.has(normalizeHostname(host));
-    },
+    forbiddingRule,
+    isAllowedAddress: (ip) => forbiddingRule(ip) === null,
+    allowsHostname: (host) => allowedHostnames.has(normalizeHostname(host)),
   };
-}
-
-/** First six 16-bit groups of ::ffff:0:0/96 and 64:ff9b::/96; the last two carry an IPv4 address. */
-const IPV4_MAPPED_PREFIX = [0, 0, 0, 0, 0, 0xffff] as const;
-const NAT64_PREFIX = [0x64, 0xff9b, 0, 0, 0, 0] as const;
-
-/**
- * The address to judge, with its family. IPv4-mapped (::ffff:a.b.c.d) and
- * NAT64 (64:ff9b::a.b.c.d) addresses reach an IPv4 host, so that IPv4 address
- * is what gets judged — otherwise ::ffff:127.0.0.1 would bypass the 127/8 rule.
- */
-function comparableAddress(ip: string): [string, Family] | undefined {
-  const address = ip.split("%")[0] ?? ""; // drop an IPv6 zone id (fe80::1%eth0)
-  const version = isIP(address);
-  if (version === 4) return [address, "ipv4"];
-  if (version !== 6) return undefined;
-  const groups = ipv6Groups(address);
-  const startsWith = (prefix: readonly number[]) => prefix.every((group, i) => groups[i] === group);
-  if (startsWith(IPV4_MAPPED_PREFIX) || startsWith(NAT64_PREFIX)) {
-    const [high = 0, low = 0] = groups.slice(6);
-    return [`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, "ipv4"];
-  }
-  return [address, "ipv6"];
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
-function ipv6Groups(address: string): number[] {
-  let text = address;
-  const dottedTail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dottedTail) {
-    const [a, b, c, d] = dottedTail.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dottedTail.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = "", tail] = text.split("::");
-  const headGroups = head ? head.split(":") : [];
-  const tailGroups = tail ? tail.split(":") : [];
-  const elided = tail === undefined ? 0 : 8 - headGroups.length - tailGroups.length;
-  return [...headGroups, ...Array<string>(elided).fill("0"), ...tailGroups].map((group) =>
-    Number.parseInt(group, 16),
-  );
 }
 
 function normalizeHostname(host: string): string {
@@ -152,21 +126,32 @@ export function urlHost(url: URL): string {
 }
 
 /**
- * Why `target` (an IP literal or a hostname, as written in the endpoint URL) is
- * refused, naming the setting that allows it. A hostname's resolved address is
- * never shown: an API user must not learn what internal names resolve to.
+ * Why a target is refused: the rule that refused it and the setting that
+ * allows it. A hostname's resolved address stays out of it: that would tell a
+ * tenant what an internal name resolves to.
  */
-export function forbiddenTargetReason(target: string): string {
-  const kind = isIP(target) === 0 ? "host" : "address";
-  return (
-    `${kind} ${target} is not allowed: private, loopback, link-local, reserved and metadata addresses ` +
-    `cannot receive webhooks unless OUTBOUND_ALLOW lists them; set OUTBOUND_ALLOW=${target} to allow it`
-  );
+export function forbiddenTargetMessage(
+  target: { address: string } | { hostname: string },
+  rule: string,
+): string {
+  const [subject, name] =
+    "address" in target
+      ? [`address ${target.address} is not allowed (${rule} range)`, target.address]
+      : [
+          `host ${target.hostname} is not allowed: it resolves to an address in the ${rule} range`,
+          target.hostname,
+        ];
+  return `${subject}; ${allowHint(name)}`;
 }
 
-/** The error for a refused address; its message is shown to API users as the attempt's error. */
-export function forbiddenAddressError(target: string): NodeJS.ErrnoException {
-  const error: NodeJS.ErrnoException = new Error(forbiddenTargetReason(target));
+const allowHint = (target: string) => `set OUTBOUND_ALLOW=${target} to allow it`;
+
+/** The error for a refused connection; its message is shown to API users as the attempt's error. */
+export function forbiddenAddressError(
+  target: { address: string } | { hostname: string },
+  rule: string,
+): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(forbiddenTargetMessage(target, rule));
   error.code = FORBIDDEN_ADDRESS_CODE;
   return error;
 }
@@ -198,9 +183,13 @@ export function validateEndpointUrl(
   const host = urlHost(url);
   if (!host) return { ok: false, reason: "URL has no host" };
   if (isIP(host) !== 0) {
-    if (!policy.isAllowedAddress(host)) return { ok: false, reason: forbiddenTargetReason(host) };
+    const rule = policy.forbiddingRule(host);
+    if (rule) return { ok: false, reason: forbiddenTargetMessage({ address: host }, rule) };
   } else if (isForbiddenHostname(host) && !policy.allowsHostname(host)) {
-    return { ok: false, reason: forbiddenTargetReason(host) };
+    return {
+      ok: false,
+      reason: `host ${host} is not allowed: it points at this machine or a cloud metadata service; ${allowHint(host)}`,
+    };
   }
   return { ok: true, url };
 }
@@ -212,15 +201,17 @@ export function validateEndpointUrl(
  * checked here, so DNS cannot change its answer between check and connect
  * (DNS rebinding). Node asks with `all: true` when it races IPv4 and IPv6
  * (autoSelectFamily, the default), and for a single address otherwise.
- * IP literals never reach a lookup: callers check those with isAllowedAddress.
+ * IP literals never reach a lookup: callers check those with forbiddingRule.
  */
 export function createGuardedLookup(policy: AddressPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, "");
       if (!policy.allowsHostname(hostname)) {
-        const forbidden = addresses.find((entry) => !policy.isAllowedAddress(entry.address));
-        if (forbidden) return callback(forbiddenAddressError(hostname), "");
+        for (const entry of addresses) {
+          const rule = policy.forbiddingRule(entry.address);
+          if (rule) return callback(forbiddenAddressError({ hostname }, rule), "");
+        }
       }
       if (options.all) return callback(null, addresses);
       // dns.lookup reports "no address" as an ENOTFOUND error, so `first` is always present here.

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { execute, subscribe } from "graphql";
+import { type execute, GraphQLError, type subscribe } from "graphql";
 import { CloseCode } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { createYoga, type YogaInitialContext } from "graphql-yoga";
@@ -25,6 +25,12 @@ function authorizationOf(ctx: YogaInitialContext & ServerContext): string | null
   return authorizationParam(ctx.connectionParams) ?? ctx.request.headers.get("authorization");
 }
 
+/** The peer's address: failed authentications are counted per address (behind a proxy, the proxy's). */
+const clientAddressOf = (req: IncomingMessage | undefined) => req?.socket.remoteAddress ?? "unknown";
+
+/** graphql-ws close code for a client refused by a rate limit: like HTTP 429, it may come back later. */
+const CLOSE_RATE_LIMITED = 4429;
+
 /** SSE responses stay open until the client leaves; shutdown has to end them. */
 const wantsEventStream = (req: IncomingMessage) => req.headers.accept?.includes("text/event-stream") ?? false;
 
@@ -48,7 +54,10 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     // useRequestBodyLimit instead: yoga's counts every body's bytes through a stream.
     maxRequestBodySize: false,
     plugins: [useRefuseNulInput(), useRequestBodyLimit(deps.config.http.requestBodyLimitBytes)],
-    context: async (ctx) => ({ viewer: await authenticate(authorizationOf(ctx)), deps }),
+    context: async (ctx) => ({
+      viewer: await authenticate(authorizationOf(ctx), clientAddressOf(ctx.req)),
+      deps,
+    }),
   });
   const routes = healthRoutes(deps, probe);
   const eventStreams = new Set<ServerResponse>();
@@ -74,7 +83,13 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
           ctx.extra.socket.close(CloseCode.Unauthorized, "Unauthorized");
           return false;
         }
-        return (await authenticate(authorization)) !== null;
+        try {
+          return (await authenticate(authorization, clientAddressOf(ctx.extra.request))) !== null;
+        } catch (err) {
+          if (!(err instanceof GraphQLError)) throw err;
+          ctx.extra.socket.close(CLOSE_RATE_LIMITED, err.message);
+          return false;
+        }
       },
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
@@ -92,12 +107,19 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
         const document = enveloped.parse(params.query);
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
+        let contextValue: Context;
+        try {
+          contextValue = await enveloped.contextFactory();
+        } catch (err) {
+          if (err instanceof GraphQLError) return [err]; // RATE_LIMITED, answered as this subscription's error
+          throw err;
+        }
         return {
           schema: enveloped.schema,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
       },

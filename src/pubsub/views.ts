@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event, Replay } from "../db/generated/client.ts";
+import { redactedEndpointHeaders } from "../delivery/redaction.ts";
 
 /**
  * What a live message carries: the row plus what a dashboard row shows without
@@ -22,5 +23,5 @@ export function endpointView(
   endpoint: EndpointView & Partial<Pick<Endpoint, "secret" | "previousSecret">>,
 ): EndpointView {
   const { secret: _secret, previousSecret: _previousSecret, ...view } = endpoint;
-  return view;
+  return { ...view, headers: redactedEndpointHeaders(view) };
 }

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
 import { type BatchQueue, createBatchQueue } from "./batchQueue.ts";
 
 /**
@@ -48,7 +49,11 @@ export type Queues = {
  * queued or delayed copy is never duplicated, and the same delivery can be
  * enqueued again later.
  */
-export function createQueues(config: Pick<Config, "redis">, connection: Redis): Queues {
+export function createQueues(
+  config: Pick<Config, "redis">,
+  connection: Redis,
+  logger: Pick<Logger, "warn">,
+): Queues {
   const base = { connection, prefix: bullPrefix(config), skipWaitingForReady: true };
   const delivery = new Queue<JobPayloads["delivery"]>("delivery", {
     ...base,
@@ -69,6 +74,10 @@ export function createQueues(config: Pick<Config, "redis">, connection: Redis): 
     ...base,
     defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: 20 } },
   });
+  // Without a listener BullMQ prints each Redis error's stack with console.error, many lines apiece.
+  for (const queue of [delivery, replay, maintenance]) {
+    queue.on("error", (err) => logger.warn({ queue: queue.name, error: err.message }, "queue error"));
+  }
   return {
     delivery,
     batches: createBatchQueue(config, connection),

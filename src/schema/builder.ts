@@ -1,10 +1,12 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import type PrismaTypes from "../db/generated/pothos-types.ts";
 import { getDatamodel } from "../db/generated/pothos-types.ts";
 import type { Deps } from "../deps.ts";
-import { unauthenticated } from "../errors.ts";
+import { forbidden, unauthenticated } from "../errors.ts";
+import { scopeGrants } from "../services/apiKeys.ts";
 import type { Viewer } from "../services/auth.ts";
 
 /**
@@ -21,8 +23,16 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
   };
   DefaultFieldNullability: false;
+  AuthScopes: ReturnType<typeof scopeGrants>;
 }>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  // Scope checks run before any other plugin's wrapping of a resolver.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => scopeGrants(ctx.viewer?.scopes ?? []),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.viewer ? forbidden("this API key's scopes do not allow this operation") : unauthenticated(),
+  },
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.deps.prisma,
@@ -45,6 +55,13 @@ export function workspaceOf(ctx: Context): string {
   return ctx.viewer.workspaceId;
 }
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+/** Counts a call that sends requests out (a test send, a replay) against the caller's limit for them. */
+export async function limitOutbound(ctx: Context): Promise<void> {
+  if (!ctx.viewer) throw unauthenticated();
+  await ctx.deps.rateLimits.outbound(ctx.viewer);
+}
+
+// Queries and subscriptions need READ, mutations ADMIN; publishEvent(s) ask for PUBLISH instead.
+builder.queryType({ authScopes: { read: true } });
+builder.mutationType({ authScopes: { admin: true } });
+builder.subscriptionType({ authScopes: { read: true } });

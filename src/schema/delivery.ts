@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
 import { eventBody } from "../delivery/payload.ts";
 import { replayDelivery } from "../services/deliveries.ts";
-import { builder, type Context, workspaceOf } from "./builder.ts";
+import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
 import { EndpointRef } from "./endpoint.ts";
 import { EventRef } from "./event.ts";
 import { createdAtRange, paginate } from "./pagination.ts";
@@ -141,6 +141,9 @@ builder.mutationFields((t) => ({
     description:
       "Sends this delivery's event to its endpoint again now (a MANUAL attempt), whatever its status.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => replayDelivery(ctx.deps, workspaceOf(ctx), String(id)),
+    resolve: async (_root, { id }, ctx) => {
+      await limitOutbound(ctx);
+      return replayDelivery(ctx.deps, workspaceOf(ctx), String(id));
+    },
   }),
 }));

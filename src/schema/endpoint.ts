@@ -1,4 +1,5 @@
 import type { Endpoint } from "../db/generated/client.ts";
+import { redactedEndpointHeaders } from "../delivery/redaction.ts";
 import { badInput } from "../errors.ts";
 import {
   createEndpoint,
@@ -9,7 +10,7 @@ import {
 } from "../services/endpoints.ts";
 import { filtersReceiving } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
-import { builder, workspaceOf } from "./builder.ts";
+import { builder, limitOutbound, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
 import { paginate } from "./pagination.ts";
 
@@ -28,7 +29,14 @@ export const EndpointRef = builder.prismaObject("Endpoint", {
     enabled: t.exposeBoolean("enabled"),
     disabledReason: t.exposeString("disabledReason", { nullable: true }),
     disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true }),
-    headers: t.expose("headers", { type: "JSON", description: "Custom headers sent with every request." }),
+    headers: t.field({
+      type: "JSON",
+      description: "Custom headers sent with every request; sensitive ones show a redacted value.",
+      resolve: (endpoint) => redactedEndpointHeaders(endpoint),
+    }),
+    sensitiveHeaders: t.exposeStringList("sensitiveHeaders", {
+      description: "Custom headers marked sensitive (authorization, cookie, x-api-key … always are).",
+    }),
     consecutiveFailures: t.exposeInt("consecutiveFailures"),
     circuitOpenUntil: t.expose("circuitOpenUntil", {
       type: "DateTime",
@@ -68,6 +76,9 @@ const CreateEndpointInput = builder.inputType("CreateEndpointInput", {
       type: "JSON",
       description: "Custom headers: an object of header name to string value.",
     }),
+    sensitiveHeaders: t.stringList({
+      description: "Custom headers whose values are stored and shown redacted.",
+    }),
   }),
 });
 
@@ -79,6 +90,7 @@ const UpdateEndpointInput = builder.inputType("UpdateEndpointInput", {
     description: t.string(),
     enabled: t.boolean(),
     headers: t.field({ type: "JSON" }),
+    sensitiveHeaders: t.stringList(),
   }),
 });
 
@@ -198,6 +210,7 @@ builder.mutationFields((t) => ({
       eventType: t.arg.string({ description: "Send a sample of this type instead of webhook.test." }),
     },
     resolve: async (_root, { id, eventType }, ctx) => {
+      await limitOutbound(ctx);
       const endpoint = await findEndpoint(ctx.deps, workspaceOf(ctx), String(id));
       return testEndpoint(ctx.deps, endpoint, eventType ?? null);
     },

@@ -90,12 +90,16 @@ builder.mutationFields((t) => ({
     type: EventRef,
     description: "Accepts an event and delivers it to every endpoint that subscribes to its type.",
     args: { input: t.arg({ type: PublishEventInput, required: true }) },
+    authScopes: { publish: true },
+    skipTypeScopes: true,
     resolve: (_root, { input }, ctx) => publishEvent(ctx.deps, workspaceOf(ctx), toPublishInput(input)),
   }),
   publishEvents: t.field({
     type: [EventRef],
     description: "Publishes up to 1,000 events in one transaction; returns them in input order.",
     args: { inputs: t.arg({ type: [PublishEventInput], required: true }) },
+    authScopes: { publish: true },
+    skipTypeScopes: true,
     resolve: (_root, { inputs }, ctx) =>
       publishEvents(ctx.deps, workspaceOf(ctx), inputs.map(toPublishInput)),
   }),

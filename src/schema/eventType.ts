@@ -22,5 +22,10 @@ const EventTypeRef = builder.objectRef<EventTypeShape>("EventType").implement({
 });
 
 builder.queryField("eventTypes", (t) =>
-  t.field({ type: [EventTypeRef], resolve: () => EVENT_CATALOG.map((e) => ({ ...e })) }),
+  // The public catalog: any caller may read it, whatever its key's scopes.
+  t.field({
+    type: [EventTypeRef],
+    skipTypeScopes: true,
+    resolve: () => EVENT_CATALOG.map((e) => ({ ...e })),
+  }),
 );

@@ -5,6 +5,7 @@ import "./delivery.ts";
 import "./replay.ts";
 import "./eventType.ts";
 import "./live.ts";
+import "./apiKey.ts";
 import { builder } from "./builder.ts";
 
 export const schema = builder.toSchema();

@@ -1,5 +1,5 @@
 import { cancelReplay, findReplay, requestReplay } from "../services/replays.ts";
-import { builder, workspaceOf } from "./builder.ts";
+import { builder, limitOutbound, workspaceOf } from "./builder.ts";
 import { paginate } from "./pagination.ts";
 
 export const ReplayStatusEnum = builder.enumType("ReplayStatus", {
@@ -88,11 +88,13 @@ builder.mutationFields((t) => ({
       "Re-delivers the events of a time range in the background and returns the Replay at once. " +
       "While one with the same filters is QUEUED or RUNNING, returns that one.",
     args: { input: t.arg({ type: ReplayEventsInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      requestReplay(ctx.deps, workspaceOf(ctx), {
+    resolve: async (_root, { input }, ctx) => {
+      await limitOutbound(ctx);
+      return requestReplay(ctx.deps, workspaceOf(ctx), {
         ...input,
         endpointId: input.endpointId == null ? null : String(input.endpointId),
-      }),
+      });
+    },
   }),
   cancelReplay: t.field({
     type: ReplayRef,

@@ -73,6 +73,7 @@ const ENDPOINT_FIELDS = {
   disabledReason: true,
   disabledAt: true,
   headers: true,
+  sensitiveHeaders: true,
   secret: true,
   previousSecret: true,
   previousSecretExpiresAt: true,

@@ -4,6 +4,7 @@ import type { Delivery, DeliveryAttempt, Prisma } from "../db/generated/client.t
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { eventBody } from "../delivery/payload.ts";
+import { redactHeaders } from "../delivery/redaction.ts";
 import { buildSignedHeaders } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
@@ -221,7 +222,7 @@ async function recordAttempt(
     number: delivery.attempts + 1,
     trigger,
     url: delivery.endpoint.url,
-    requestHeaders: headers,
+    requestHeaders: redactHeaders(headers, delivery.endpoint.sensitiveHeaders),
     responseStatus: result.status,
     responseHeaders: result.headers,
     responseBody: result.body,

@@ -1,5 +1,6 @@
 import type { Endpoint } from "../db/generated/client.ts";
 import { validateEndpointUrl } from "../delivery/outboundGuard.ts";
+import { REDACTED_VALUE } from "../delivery/redaction.ts";
 import { generateSecret } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { badInput, notFound } from "../errors.ts";
@@ -15,6 +16,8 @@ export type EndpointInput = {
   description?: string | null;
   enabled?: boolean | null;
   headers?: Record<string, unknown> | null;
+  /** Custom headers whose values are stored and shown redacted (some names always are). */
+  sensitiveHeaders?: readonly string[] | null;
 };
 
 /** Headers Hookpost sets itself (or HTTP owns); custom headers may not replace them. */
@@ -73,6 +76,33 @@ function checkHeaders(headers: Record<string, unknown>): Record<string, string> 
   return out;
 }
 
+function checkSensitiveHeaders(names: readonly string[]): string[] {
+  if (names.length > MAX_HEADERS)
+    throw badInput(`at most ${MAX_HEADERS} sensitive headers`, "sensitiveHeaders");
+  for (const name of names) {
+    if (!HEADER_NAME.test(name))
+      throw badInput(`"${name.slice(0, 100)}" is not a valid header name`, "sensitiveHeaders");
+  }
+  return [...new Set(names.map((name) => name.toLowerCase()))];
+}
+
+/**
+ * Headers sent back as the API showed them keep their stored values where
+ * they read as redacted: a form that saves what it loaded changes no credential.
+ */
+function keepRedactedValues(
+  next: Record<string, string>,
+  current: Endpoint["headers"],
+): Record<string, string> {
+  const stored = (current ?? {}) as Record<string, unknown>;
+  const kept = { ...next };
+  for (const [name, value] of Object.entries(next)) {
+    const previous = stored[name];
+    if (value === REDACTED_VALUE && typeof previous === "string") kept[name] = previous;
+  }
+  return kept;
+}
+
 function checkDescription(description: string): string {
   if (description.length > MAX_DESCRIPTION_LENGTH) {
     throw badInput(`description is longer than ${MAX_DESCRIPTION_LENGTH} characters`, "description");
@@ -105,6 +135,7 @@ export async function createEndpoint(
       disabledReason: enabled ? null : "disabled on creation",
       disabledAt: enabled ? null : new Date(),
       headers: checkHeaders(input.headers ?? {}),
+      sensitiveHeaders: checkSensitiveHeaders(input.sensitiveHeaders ?? []),
       secret,
     },
   });
@@ -130,7 +161,12 @@ export async function updateEndpoint(
       ...(input.eventTypes != null ? { eventTypes: checkEventTypes(input.eventTypes) } : {}),
       ...(input.streams != null ? { streams: [...input.streams] } : {}),
       ...(input.description != null ? { description: checkDescription(input.description) } : {}),
-      ...(input.headers != null ? { headers: checkHeaders(input.headers) } : {}),
+      ...(input.headers != null
+        ? { headers: keepRedactedValues(checkHeaders(input.headers), current.headers) }
+        : {}),
+      ...(input.sensitiveHeaders != null
+        ? { sensitiveHeaders: checkSensitiveHeaders(input.sensitiveHeaders) }
+        : {}),
       // Re-enabling starts the failure count afresh; otherwise one more failure would disable it again.
       ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
       ...(disabling ? { enabled: false, disabledReason: "disabled by a user", disabledAt: new Date() } : {}),

@@ -1,24 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import { newId } from "../ids.ts";
+import { issueApiKey } from "./apiKeys.ts";
 
-/** API keys look like `hp_<43 base64url chars>`; only their SHA-256 is stored. */
-const API_KEY_PREFIX = "hp_";
-
-export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
-}
-
-export function looksLikeApiKey(token: string): boolean {
-  return token.startsWith(API_KEY_PREFIX) && token.length > 20;
-}
-
-/** Creates a key for the workspace and returns it in full: the only time it is ever shown. */
+/** Creates a key with every scope for the workspace and returns it in full: the only time it is ever shown. */
 export async function createApiKey(prisma: Db, workspaceId: string, name = "default"): Promise<string> {
-  const key = API_KEY_PREFIX + randomBytes(32).toString("base64url");
-  await prisma.apiKey.create({
-    data: { id: newId("apiKey"), workspaceId, name, prefix: key.slice(0, 10), hash: hashApiKey(key) },
-  });
+  const { key } = await issueApiKey(prisma, workspaceId, { name, scopes: ["ADMIN"] });
   return key;
 }
 

@@ -45,7 +45,10 @@ describe("live subscribers", () => {
     });
     // Only what the live resolvers use.
     const deps = { config: hp.config, prisma, pubsub } as unknown as Deps;
-    context = { viewer: { workspaceId: hp.workspace.id, via: "api-key" }, deps };
+    context = {
+      viewer: { workspaceId: hp.workspace.id, via: "api-key", keyId: null, scopes: ["ADMIN"] },
+      deps,
+    };
     await hp.workspace.client.ok(CreateEndpointDocument, { input: { url: receiver.url, eventTypes: ["*"] } });
   });
 

@@ -53,7 +53,7 @@ describe("input validation", () => {
     ["http://[::ffff:127.0.0.1]/", /is not allowed/],
     [
       "http://127.0.0.1:4000/",
-      /127\.0\.0\.1 is not allowed: .+ set OUTBOUND_ALLOW=127\.0\.0\.1 to allow it$/,
+      /127\.0\.0\.1 is not allowed \(loopback range\); set OUTBOUND_ALLOW=127\.0\.0\.1 to allow it$/,
     ],
     ["http://localhost:4000/", /localhost is not allowed/],
   ])("refuses the endpoint URL %s", async (url, message) => {
@@ -209,7 +209,7 @@ describe("input validation", () => {
       for (const attempt of delivery.attempts) {
         expect(attempt.responseStatus).toBeNull();
         expect(attempt.error).toMatch(
-          /^host localhost is not allowed: .+ set OUTBOUND_ALLOW=localhost to allow it$/,
+          /^host localhost is not allowed: it resolves to an address in the loopback range; set OUTBOUND_ALLOW=localhost to allow it$/,
         );
       }
       expect(requestsFor(receiver, publishEvent.id)).toHaveLength(0);

@@ -298,7 +298,7 @@ describe("httpSender", () => {
     });
     expect(named).toMatchObject({ ok: false, status: null, outcome: { kind: "network" } });
     expect(named.error).toMatch(
-      /^host localhost is not allowed: .+ set OUTBOUND_ALLOW=localhost to allow it$/,
+      /^host localhost is not allowed: it resolves to an address in the loopback range; set OUTBOUND_ALLOW=localhost to allow it$/,
     );
 
     expect(echo.received.length).toBe(before);

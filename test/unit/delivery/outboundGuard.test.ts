@@ -44,6 +44,21 @@ describe("isAllowedAddress without an allow-list", () => {
     "::ffff:10.0.0.1",
     "64:ff9b::a9fe:a9fe",
     "64:ff9b::127.0.0.1",
+    // IPv4 embedded in IPv6 (SIIT, 6to4), deprecated site-local, local-use NAT64, Teredo, discard, documentation
+    "::ffff:0:127.0.0.1",
+    "::ffff:0:a9fe:a9fe",
+    "2002:7f00:1::",
+    "2002:a00:1::1",
+    "fec0::1",
+    "64:ff9b:1::1",
+    "64:ff9b:1::808:808",
+    "2001::1",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    "100::1",
+    "2001:db8::1",
+    "192.0.2.1",
+    "198.51.100.7",
+    "203.0.113.9",
     "not-an-ip",
     "",
   ])("forbids %s", (ip) => {
@@ -58,13 +73,14 @@ describe("isAllowedAddress without an allow-list", () => {
     "100.128.0.1",
     "172.15.255.255",
     "172.32.0.1",
-    "192.0.2.1",
     "198.20.0.1",
     "223.255.255.255",
     "2606:4700:4700::1111",
     "2001:4860:4860::8888",
     "::ffff:8.8.8.8",
     "64:ff9b::808:808",
+    "::ffff:0:8.8.8.8",
+    "2002:808:808::1",
   ])("allows %s", (ip) => {
     expect(strict.isAllowedAddress(ip)).toBe(true);
   });
@@ -129,11 +145,16 @@ describe("validateEndpointUrl", () => {
     expect(reasonFor("ftp://example.com/file")).toMatch(/scheme "ftp" is not supported/);
     expect(reasonFor("https://user:pass@example.com/")).toMatch(/must not contain credentials/);
     expect(reasonFor("http://169.254.169.254/latest/meta-data")).toMatch(
-      /^address 169\.254\.169\.254 is not allowed/,
+      /^address 169\.254\.169\.254 is not allowed \(linkLocal range\)/,
     );
-    expect(reasonFor("http://[::1]:3000/")).toMatch(/^address ::1 is not allowed/);
+    expect(reasonFor("http://[::1]:3000/")).toMatch(/^address ::1 is not allowed \(loopback range\)/);
     expect(reasonFor("http://[::ffff:127.0.0.1]/")).toMatch(/is not allowed/);
-    expect(reasonFor("http://0x7f.1/")).toMatch(/^address 127\.0\.0\.1 is not allowed/);
+    expect(reasonFor("http://[::ffff:0:127.0.0.1]/")).toMatch(/\(loopback range\)/);
+    expect(reasonFor("http://[2002:7f00:1::]/")).toMatch(/\(loopback range\)/);
+    expect(reasonFor("http://[fec0::1]/")).toMatch(/\(deprecatedSiteLocal range\)/);
+    expect(reasonFor("http://[64:ff9b:1::1]/")).toMatch(/\(rfc6052 range\)/);
+    expect(reasonFor("http://[2001::1]/")).toMatch(/\(teredo range\)/);
+    expect(reasonFor("http://0x7f.1/")).toMatch(/^address 127\.0\.0\.1 is not allowed \(loopback range\)/);
     expect(reasonFor("http://localhost:3000/")).toMatch(/^host localhost is not allowed/);
     expect(reasonFor("http://LOCALHOST./")).toMatch(/^host localhost is not allowed/);
     expect(reasonFor("http://metadata.google.internal/computeMetadata/v1/")).toMatch(/is not allowed/);
@@ -142,7 +163,7 @@ describe("validateEndpointUrl", () => {
 
   it("names the setting, and the value, that would allow a refused target", () => {
     expect(reasonFor("http://127.0.0.1:3000/hooks")).toMatch(
-      /^address 127\.0\.0\.1 is not allowed: .*loopback.*; set OUTBOUND_ALLOW=127\.0\.0\.1 to allow it$/,
+      /^address 127\.0\.0\.1 is not allowed \(loopback range\); set OUTBOUND_ALLOW=127\.0\.0\.1 to allow it$/,
     );
     expect(reasonFor("http://[::1]:3000/")).toMatch(/set OUTBOUND_ALLOW=::1 to allow it$/);
     expect(reasonFor("http://localhost:3000/")).toMatch(/set OUTBOUND_ALLOW=localhost to allow it$/);
@@ -170,10 +191,10 @@ describe("createGuardedLookup", () => {
     for (const all of [true, false]) {
       const { error } = await resolve([], "localhost", all);
       expect(error?.code).toBe(FORBIDDEN_ADDRESS_CODE);
+      // The rule and the setting, never the address: that would tell a tenant what an internal name resolves to.
       expect(error?.message).toMatch(
-        /^host localhost is not allowed: .+; set OUTBOUND_ALLOW=localhost to allow it$/,
+        /^host localhost is not allowed: it resolves to an address in the loopback range; set OUTBOUND_ALLOW=localhost to allow it$/,
       );
-      // What an internal name resolves to is never shown to the API user.
       expect(error?.message).not.toMatch(/127\.0\.0\.1|::1/);
     }
   });
