@@ -108,6 +108,22 @@ const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
+  /** Deepest selection one GraphQL operation may make (introspection aside). */
+  GRAPHQL_MAX_DEPTH: intWith(10, 1),
+  /** Most aliases in one GraphQL document. */
+  GRAPHQL_MAX_ALIASES: intWith(15),
+  /** Most tokens in one GraphQL document (send large input as variables). */
+  GRAPHQL_MAX_TOKENS: intWith(3_000, 1),
+  /**
+   * Highest cost of one operation: each object field counts 1 (scalars 0)
+   * and a list's cost is multiplied by its `first` (connections default to
+   * 20, Event.deliveries and Delivery.attempts to 100), so nested lists multiply.
+   */
+  GRAPHQL_MAX_COST: intWith(20_000, 1),
+  /** Most testEndpoint and replayDelivery fields (each sends an HTTP request) in one request. */
+  GRAPHQL_MAX_OUTBOUND_FIELDS: intWith(5),
+  /** Deepest nesting of objects and lists in a request's input (variables or literals), event data included. */
+  GRAPHQL_MAX_INPUT_DEPTH: intWith(32, 1),
   /**
    * Concurrent deliveries per worker process. An attempt in flight costs a
    * socket and a few KB. One whose receiver has not answered for 500 ms sets
@@ -175,6 +191,14 @@ export type Config = Readonly<{
     requestBodyLimitBytes: number;
   };
   auth: { jwtSecret: string | undefined; jwtWorkspaceClaim: string; bootstrapWorkspace: boolean };
+  graphql: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxCost: number;
+    maxOutboundFields: number;
+    maxInputDepth: number;
+  };
   delivery: {
     timeoutMs: number;
     retryScheduleMs: readonly number[];
@@ -222,6 +246,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jwtSecret: e.JWT_SECRET,
       jwtWorkspaceClaim: e.JWT_WORKSPACE_CLAIM,
       bootstrapWorkspace: e.BOOTSTRAP_WORKSPACE,
+    },
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxOutboundFields: e.GRAPHQL_MAX_OUTBOUND_FIELDS,
+      maxInputDepth: e.GRAPHQL_MAX_INPUT_DEPTH,
     },
     delivery: {
       timeoutMs: e.DELIVERY_TIMEOUT_MS,
