@@ -1,5 +1,5 @@
-import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
-import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
+import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import {
   type DocumentNode,
@@ -7,6 +7,7 @@ import {
   type GraphQLSchema,
   type ValidationContext,
   type ValidationRule,
+  validate,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Config } from "../config.ts";
@@ -35,15 +36,32 @@ export function useOperationLimits(limits: OperationLimits): Plugin[] {
   const armor = { onReject: [refuse], propagateOnRejection: false, exposeLimits: true };
   return [
     maxTokensPlugin({ n: limits.maxTokens, ...armor }),
-    maxDepthPlugin({ n: limits.maxDepth, ...armor }),
-    maxAliasesPlugin({ n: limits.maxAliases, ...armor }),
-    {
-      onValidate({ addValidationRule }) {
-        addValidationRule(outboundFieldsRule(limits.maxOutboundFields));
-      },
-    },
+    useLimitsFirst([
+      maxDepthRule({ n: limits.maxDepth, ...armor }),
+      maxAliasesRule({ n: limits.maxAliases, ...armor }),
+      outboundFieldsRule(limits.maxOutboundFields),
+    ]),
     useCostLimit(limits.maxCost),
   ];
+}
+
+/**
+ * Runs the limit rules before graphql's own, and alone: one of those
+ * (overlapping fields) compares every pair of fields, which a refused query
+ * of hundreds of aliases should not pay for. Their answer is kept per document.
+ */
+function useLimitsFirst(rules: ValidationRule[]): Plugin {
+  const refusals = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  return {
+    onValidate({ params: { schema, documentAST }, setResult }) {
+      let errors = refusals.get(documentAST);
+      if (!errors) {
+        errors = validate(schema, documentAST, rules);
+        refusals.set(documentAST, errors);
+      }
+      if (errors.length > 0) setResult(errors);
+    },
+  };
 }
 
 function outboundFieldsRule(max: number): ValidationRule {

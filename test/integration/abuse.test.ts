@@ -113,7 +113,7 @@ describe("abusive queries", () => {
   });
 
   it("refuses 16 aliases, however short the query", async () => {
-    const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: __typename`);
+    const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: eventTypes { name }`);
     expectRefused(await post(`{ ${aliases.join(" ")} }`), /Aliases limit of 15/);
   });
 

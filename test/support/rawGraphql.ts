@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import type { GqlError } from "./graphql.ts";
 
 export type RawAnswer = { status: number; body: { data?: unknown; errors?: GqlError[] } };
@@ -12,12 +13,27 @@ export function postGraphql(
   return postBody(url, authorization, JSON.stringify({ query, variables }));
 }
 
-/** POSTs a request body as it is (e.g. one too deep for JSON.stringify). */
-export async function postBody(url: string, authorization: string | null, body: string): Promise<RawAnswer> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-    body,
+/**
+ * POSTs a request body as it is (e.g. one too deep for JSON.stringify), on a
+ * connection of its own: one kept alive after a body of megabytes may be
+ * closed by the server just as the next request goes out on it.
+ */
+export function postBody(url: string, authorization: string | null, body: string): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const headers = { "content-type": "application/json", ...(authorization ? { authorization } : {}) };
+    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+        } catch (err) {
+          reject(err);
+        }
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
   });
-  return { status: res.status, body: (await res.json()) as RawAnswer["body"] };
 }
