@@ -7,6 +7,8 @@ import { type Receiver, startReceiver } from "../support/receiver.ts";
 
 /** A refusal has to come this fast, whatever the query asks for. */
 const REFUSAL_MS = 1_000;
+/** A blocked api once stopped answering /healthz for minutes; a busy one answers within this. */
+const HEALTH_TIMEOUT_MS = 2_000;
 
 type Answer = {
   status: number;
@@ -42,19 +44,16 @@ describe("abusive queries", () => {
     return { status: res.status, ms: performance.now() - started, body };
   };
 
-  /** Polls /healthz until the tests end; every answer must come, and come quickly. */
+  /** Polls /healthz until the tests end; every answer must come within HEALTH_TIMEOUT_MS. */
   async function watchHealth(): Promise<void> {
     while (watching) {
-      const started = performance.now();
-      const res = await fetch(`${api.base}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(
-        (err: Error) => err,
-      );
+      const res = await fetch(`${api.base}/healthz`, {
+        signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+      }).catch((err: Error) => err);
       healthChecks++;
       if (res instanceof Error || res.status !== 200)
         healthFailures.push(res instanceof Error ? res.message : `status ${res.status}`);
       else await res.body?.cancel();
-      const elapsed = performance.now() - started;
-      if (elapsed > REFUSAL_MS) healthFailures.push(`answered after ${Math.round(elapsed)} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
