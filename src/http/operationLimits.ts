@@ -21,10 +21,10 @@ const OUTBOUND_FIELDS: ReadonlySet<string> = new Set(["testEndpoint", "replayDel
 
 /**
  * Bounds on what one GraphQL operation may ask for, checked before anything
- * runs: depth, aliases and tokens (GraphQL Armor, at parse and validation,
- * cached per query text), outbound-sending fields (validation), and cost,
- * which multiplies by list sizes (graphql-query-complexity, before
- * execution). Every refusal is BAD_USER_INPUT and costs no database work.
+ * runs: tokens while parsing (GraphQL Armor); depth, aliases (Armor) and
+ * outbound-sending fields while validating, both kept per query text; and
+ * cost, which multiplies by list sizes (graphql-query-complexity), before
+ * execution. Every refusal is BAD_USER_INPUT and costs no database work.
  */
 export function useOperationLimits(limits: OperationLimits): Plugin[] {
   // Armor's own errors have no code; each is replaced by a coded one. The token limit acts while parsing (no context).
