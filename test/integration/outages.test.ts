@@ -37,8 +37,9 @@ describe("PostgreSQL unreachable", () => {
     expect((await publish()).body.errors).toBeUndefined();
     await proxy.cut();
 
-    const { status, body } = await publish();
+    const { status, headers, body } = await publish();
     expect(status).toBe(503);
+    expect(headers["retry-after"]).toBe("5");
     expect(body.errors?.[0]).toMatchObject({
       extensions: { code: "SERVICE_UNAVAILABLE", retryAfterSeconds: 5 },
     });

@@ -1,7 +1,11 @@
-import { request } from "node:http";
+import { type IncomingHttpHeaders, request } from "node:http";
 import type { GqlError } from "./graphql.ts";
 
-export type RawAnswer = { status: number; body: { data?: unknown; errors?: GqlError[] } };
+export type RawAnswer = {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: { data?: unknown; errors?: GqlError[] };
+};
 
 /** POSTs any query and variables, typed or not, and returns the HTTP status with the parsed body. */
 export function postGraphql(
@@ -26,7 +30,11 @@ export function postBody(url: string, authorization: string | null, body: string
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
+          });
         } catch (err) {
           reject(err);
         }
