@@ -1,6 +1,11 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LiveDeliveryAttemptsDocument } from "../generated/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
+import { wsClient, wsSubscribe } from "../support/live.ts";
 import { postBody, postGraphql } from "../support/rawGraphql.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** An error message quotes at most a short prefix of what was sent. */
 const SHORT_MESSAGE_CHARS = 400;
@@ -175,6 +180,34 @@ describe("input bounds and error codes", () => {
       {},
       /first must be between 0 and 100/,
     );
+  });
+
+  it("bounds a subscription's type list, and its depth, over graphql-ws", async () => {
+    const ws = wsClient(hp.url, authorization);
+    try {
+      const tooMany = wsSubscribe(ws, LiveDeliveryAttemptsDocument, {
+        eventTypes: Array.from({ length: 101 }, () => "email.sent"),
+      });
+      let selection = "id";
+      for (let level = 0; level < 6; level++) selection = `delivery { event { ${selection} } }`;
+      const tooDeep = wsSubscribe(
+        ws,
+        parse(`subscription { deliveryAttempts { ${selection} } }`) as TypedDocumentNode<
+          unknown,
+          Record<string, never>
+        >,
+        {},
+      );
+      await waitFor(() => tooMany.errors.length > 0 && tooDeep.errors.length > 0, "both refusals");
+      expect(tooMany.errors.flat()).toMatchObject([
+        { extensions: { code: "BAD_USER_INPUT" }, message: expect.stringMatching(/at most 100/) },
+      ]);
+      expect(tooDeep.errors.flat()).toMatchObject([
+        { extensions: { code: "BAD_USER_INPUT" }, message: expect.stringMatching(/depth/) },
+      ]);
+    } finally {
+      await ws.dispose();
+    }
   });
 
   it("refuses more than 5 outbound-sending fields in one request", async () => {
