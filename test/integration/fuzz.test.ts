@@ -8,7 +8,7 @@ import { postBody, type RawAnswer } from "../support/rawGraphql.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 
 /** Requests per run: a few seconds by default; set FUZZ_ITERATIONS for a longer run. */
-const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 120);
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 80);
 /** The seed, printed with any failure so the run can be repeated (FUZZ_SEED). */
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const IN_FLIGHT = 4;
