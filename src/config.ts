@@ -120,6 +120,22 @@ const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
+  /** Deepest selection one GraphQL operation may make (introspection aside). */
+  GRAPHQL_MAX_DEPTH: intWith(10, 1),
+  /** Most aliases in one GraphQL document. */
+  GRAPHQL_MAX_ALIASES: intWith(15),
+  /** Most tokens in one GraphQL document (send large input as variables). */
+  GRAPHQL_MAX_TOKENS: intWith(3_000, 1),
+  /**
+   * Highest cost of one operation: each object field counts 1 (scalars 0)
+   * and a list's cost is multiplied by its `first` (connections default to
+   * 20, Event.deliveries and Delivery.attempts to 100), so nested lists multiply.
+   */
+  GRAPHQL_MAX_COST: intWith(20_000, 1),
+  /** Most testEndpoint and replayDelivery fields (each sends an HTTP request) in one request. */
+  GRAPHQL_MAX_OUTBOUND_FIELDS: intWith(5),
+  /** Deepest nesting of objects and lists in a request's input (variables or literals), event data included. */
+  GRAPHQL_MAX_INPUT_DEPTH: intWith(32, 1),
   /**
    * Concurrent deliveries per worker process. An attempt in flight costs a
    * socket and a few KB. One whose receiver has not answered for 500 ms sets
@@ -195,6 +211,14 @@ export type Config = Readonly<{
     lastUsedFlushMs: number;
   };
   rateLimits: { requestsPerMinute: number; outboundPerMinute: number; failedAuthPerMinute: number };
+  graphql: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxCost: number;
+    maxOutboundFields: number;
+    maxInputDepth: number;
+  };
   delivery: {
     timeoutMs: number;
     retryScheduleMs: readonly number[];
@@ -250,6 +274,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       outboundPerMinute: e.RATE_LIMIT_OUTBOUND_PER_MINUTE,
       failedAuthPerMinute: e.RATE_LIMIT_FAILED_AUTH_PER_MINUTE,
+    },
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxOutboundFields: e.GRAPHQL_MAX_OUTBOUND_FIELDS,
+      maxInputDepth: e.GRAPHQL_MAX_INPUT_DEPTH,
     },
     delivery: {
       timeoutMs: e.DELIVERY_TIMEOUT_MS,

@@ -40,7 +40,10 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
             }),
           );
         },
-        (err: Error) => json(res, 503, { status: "unavailable", error: err.message }),
+        (err: Error) => {
+          deps.logger.warn({ err }, "metrics: queue counts unavailable");
+          json(res, 503, { status: "unavailable" });
+        },
       );
     },
     "/readyz": (_req, res) => {
@@ -74,20 +77,25 @@ export async function startHealthServer(deps: Deps, probe: Probe, port: number, 
 
 export type HealthServer = Awaited<ReturnType<typeof startHealthServer>>;
 
+/**
+ * Each part "ok" or "down", nothing more: /readyz answers anyone, and a
+ * driver's error names hosts and ports. Why a part is down goes to the log.
+ */
 async function checkReady(deps: Deps, probe: Probe): Promise<Record<string, string>> {
   const timeout = (ms: number) =>
     new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms).unref());
-  const check = async (fn: () => Promise<unknown>) => {
+  const check = async (part: string, fn: () => Promise<unknown>) => {
     try {
       await Promise.race([fn(), timeout(2_000)]);
       return "ok";
     } catch (err) {
-      return (err as Error).message || "error";
+      deps.logger.warn({ err, part }, "readiness check failed");
+      return "down";
     }
   };
   const [database, redis] = await Promise.all([
-    check(() => deps.prisma.$queryRaw`SELECT 1`),
-    check(() => probe.redisPing()),
+    check("database", () => deps.prisma.$queryRaw`SELECT 1`),
+    check("redis", () => probe.redisPing()),
   ]);
-  return { process: probe.ready() ? "ok" : "shutting down", database, redis };
+  return { process: probe.ready() ? "ok" : "down", database, redis };
 }

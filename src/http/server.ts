@@ -9,9 +9,11 @@ import type { Context } from "../schema/builder.ts";
 import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
 import { useRequestBodyLimit } from "./bodyLimit.ts";
+import { maskErrorFor } from "./errorMasking.ts";
 import { healthRoutes, type Probe, serveRoute } from "./health.ts";
+import { useInputChecks } from "./inputChecks.ts";
 import { listen } from "./listen.ts";
-import { useRefuseNulInput } from "./nulInput.ts";
+import { useOperationLimits } from "./operationLimits.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
@@ -49,11 +51,15 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     // Loaded on its first request: its ~30 MB of page source would otherwise sit in every api's heap.
     renderGraphiQL: async (options) =>
       (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
-    maskedErrors: true,
+    maskedErrors: { maskError: maskErrorFor(deps.logger) },
     logging: false,
     // useRequestBodyLimit instead: yoga's counts every body's bytes through a stream.
     maxRequestBodySize: false,
-    plugins: [useRefuseNulInput(), useRequestBodyLimit(deps.config.http.requestBodyLimitBytes)],
+    plugins: [
+      useRequestBodyLimit(deps.config.http.requestBodyLimitBytes),
+      ...useOperationLimits(deps.config.graphql),
+      useInputChecks(deps.config.graphql.maxInputDepth),
+    ],
     context: async (ctx) => ({
       viewer: await authenticate(authorizationOf(ctx), clientAddressOf(ctx.req)),
       deps,

@@ -1,10 +1,11 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
 import { eventBody } from "../delivery/payload.ts";
 import { replayDelivery } from "../services/deliveries.ts";
+import { checkNames } from "../services/inputBounds.ts";
 import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
 import { EndpointRef } from "./endpoint.ts";
 import { EventRef } from "./event.ts";
-import { createdAtRange, paginate } from "./pagination.ts";
+import { createdAtRange, MAX_PAGE, paginate, relationTake } from "./pagination.ts";
 
 export const DeliveryStatusEnum = builder.enumType("DeliveryStatus", {
   values: {
@@ -85,8 +86,9 @@ export const DeliveryRef = builder.prismaObject("Delivery", {
     event: t.relation("event"),
     endpoint: t.relation("endpoint"),
     attempts: t.relation("attemptLog", {
-      description: "Every attempt, oldest first.",
-      query: { orderBy: { number: "asc" } },
+      description: `Its attempts, oldest first: the first \`first\` (default and at most ${MAX_PAGE}).`,
+      args: { first: t.arg.int({ defaultValue: MAX_PAGE }) },
+      query: (args) => ({ orderBy: { number: "asc" }, take: relationTake(args.first) }),
     }),
   }),
 });
@@ -126,7 +128,7 @@ builder.queryFields((t) => ({
           f?.endpointId ? { endpointId: String(f.endpointId) } : {},
           f?.eventId ? { eventId: String(f.eventId) } : {},
           f?.status?.length ? { status: { in: f.status } } : {},
-          f?.eventTypes?.length ? { eventType: { in: f.eventTypes } } : {},
+          f?.eventTypes?.length ? { eventType: { in: checkNames(f.eventTypes, "eventTypes") } } : {},
           createdAtRange(f?.since, f?.until),
         ],
         (query) => ctx.deps.prisma.delivery.findMany(query),

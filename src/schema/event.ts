@@ -1,6 +1,7 @@
 import { publishEvent, publishEvents } from "../services/events.ts";
+import { checkNames } from "../services/inputBounds.ts";
 import { builder, workspaceOf } from "./builder.ts";
-import { createdAtRange, paginate } from "./pagination.ts";
+import { createdAtRange, MAX_PAGE, paginate, relationTake } from "./pagination.ts";
 
 export const EventRef = builder.prismaObject("Event", {
   description: "An email event accepted for delivery.",
@@ -15,7 +16,11 @@ export const EventRef = builder.prismaObject("Event", {
       description: "Made by testEndpoint; left out of lists and replays.",
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
-    deliveries: t.relation("deliveries", { query: { orderBy: { createdAt: "asc" } } }),
+    deliveries: t.relation("deliveries", {
+      description: `Its deliveries, oldest first: the first \`first\` (default and at most ${MAX_PAGE}).`,
+      args: { first: t.arg.int({ defaultValue: MAX_PAGE }) },
+      query: (args) => ({ orderBy: { createdAt: "asc" }, take: relationTake(args.first) }),
+    }),
   }),
 });
 
@@ -74,7 +79,7 @@ builder.queryFields((t) => ({
         args,
         [
           { workspaceId: workspaceOf(ctx) },
-          f?.types?.length ? { type: { in: f.types } } : {},
+          f?.types?.length ? { type: { in: checkNames(f.types, "types") } } : {},
           f?.stream ? { stream: f.stream } : {},
           f?.includeTests ? {} : { isTest: false },
           createdAtRange(f?.since, f?.until),

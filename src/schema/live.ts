@@ -4,6 +4,7 @@ import { notFound } from "../errors.ts";
 import type { LiveFeed } from "../pubsub/feed.ts";
 import type { ReplayView } from "../pubsub/views.ts";
 import { eventTypeMatches } from "../services/eventTypes.ts";
+import { checkNames } from "../services/inputBounds.ts";
 import { findReplay } from "../services/replays.ts";
 import { builder, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
@@ -55,14 +56,16 @@ builder.subscriptionFields((t) => ({
     description:
       "Every delivery attempt of the workspace as it is recorded. endpointId narrows it to one endpoint, eventTypes to some event types (matched as endpoint filters are: exact types or prefixes like email.*).",
     args: { endpointId: t.arg.id(), eventTypes: t.arg.stringList() },
-    subscribe: (_root, { endpointId, eventTypes }, ctx) =>
-      ctx.deps.pubsub.subscribe(
+    subscribe: (_root, { endpointId, eventTypes }, ctx) => {
+      checkNames(eventTypes, "eventTypes");
+      return ctx.deps.pubsub.subscribe(
         "delivery-attempt",
         workspaceOf(ctx),
         (attempt) =>
           (!endpointId || attempt.endpointId === String(endpointId)) &&
           (!eventTypes?.length || eventTypeMatches(eventTypes, attempt.event.type)),
-      ),
+      );
+    },
     resolve: (attempt) => attempt,
   }),
   endpointUpdates: t.field({

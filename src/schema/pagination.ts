@@ -12,8 +12,8 @@ export type PageArgs = {
   before?: string | null;
 };
 
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
+export const DEFAULT_PAGE = 20;
+export const MAX_PAGE = 100;
 
 export function encodeCursor(row: Row): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString("base64url");
@@ -28,6 +28,13 @@ function decodeCursor(cursor: string): Row {
   } catch {
     throw badInput("after is not a cursor this API returned", "after");
   }
+}
+
+/** How many rows a relation list inside a type (Event.deliveries, Delivery.attempts) loads: `first`, at most MAX_PAGE. */
+export function relationTake(first: number | null | undefined): number {
+  const take = first ?? MAX_PAGE;
+  if (take < 0 || take > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, "first");
+  return take;
 }
 
 /** Prisma where/orderBy/take for one page; `where` is ANDed with the caller's filter. */

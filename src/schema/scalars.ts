@@ -1,15 +1,27 @@
 import { GraphQLError, Kind } from "graphql";
+import { quote } from "../errors.ts";
 import { builder } from "./builder.ts";
+
+/** Years 1 to 9999: what ISO-8601 writes with four digits, and well inside what PostgreSQL stores. */
+const EARLIEST_MS = Date.parse("0001-01-01T00:00:00.000Z");
+const LATEST_MS = Date.parse("9999-12-31T23:59:59.999Z");
 
 function parseDate(value: unknown): Date {
   if (typeof value !== "string" && typeof value !== "number") {
     throw new GraphQLError("DateTime must be an ISO-8601 string", { extensions: { code: "BAD_USER_INPUT" } });
   }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError(`"${value}" is not a valid DateTime`, { extensions: { code: "BAD_USER_INPUT" } });
+  const ms = new Date(value).getTime();
+  if (Number.isNaN(ms)) {
+    throw new GraphQLError(`${quote(String(value))} is not a valid DateTime`, {
+      extensions: { code: "BAD_USER_INPUT" },
+    });
   }
-  return date;
+  if (ms < EARLIEST_MS || ms > LATEST_MS) {
+    throw new GraphQLError(`${quote(String(value))} is outside the years 0001–9999`, {
+      extensions: { code: "BAD_USER_INPUT" },
+    });
+  }
+  return new Date(ms);
 }
 
 builder.scalarType("DateTime", {

@@ -3,10 +3,11 @@ import { validateEndpointUrl } from "../delivery/outboundGuard.ts";
 import { REDACTED_VALUE } from "../delivery/redaction.ts";
 import { generateSecret } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
-import { badInput, notFound } from "../errors.ts";
+import { badInput, notFound, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { releaseWaiting } from "./circuit.ts";
 import { invalidEventTypeFilter } from "./eventTypes.ts";
+import { checkNames } from "./inputBounds.ts";
 import { publishEndpointChange } from "./operational.ts";
 
 export type EndpointInput = {
@@ -40,6 +41,10 @@ const RESERVED_HEADERS = new Set([
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_HEADERS = 20;
+const MAX_HEADER_NAME_LENGTH = 256;
+const MAX_HEADER_VALUE_LENGTH = 4_096;
+/** All custom headers' names and values together: every attempt row stores them. */
+const MAX_HEADERS_TOTAL_LENGTH = 16_384;
 const MAX_URL_LENGTH = 2_048;
 const MAX_DESCRIPTION_LENGTH = 500;
 
@@ -51,6 +56,7 @@ function checkUrl(deps: Deps, url: string): string {
 }
 
 function checkEventTypes(types: readonly string[]): string[] {
+  checkNames(types, "eventTypes");
   if (types.length === 0) throw badInput('eventTypes must name at least one type (or "*")', "eventTypes");
   for (const t of types) {
     const reason = invalidEventTypeFilter(t);
@@ -63,16 +69,23 @@ function checkHeaders(headers: Record<string, unknown>): Record<string, string> 
   const entries = Object.entries(headers);
   if (entries.length > MAX_HEADERS) throw badInput(`at most ${MAX_HEADERS} custom headers`, "headers");
   const out: Record<string, string> = {};
+  let totalLength = 0;
   for (const [name, value] of entries) {
     const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name)) throw badInput(`"${name}" is not a valid header name`, "headers");
+    if (name.length > MAX_HEADER_NAME_LENGTH || !HEADER_NAME.test(name))
+      throw badInput(`${quote(name)} is not a valid header name`, "headers");
     if (RESERVED_HEADERS.has(lower))
-      throw badInput(`header "${name}" is set by Hookpost and cannot be overridden`, "headers");
+      throw badInput(`header ${quote(name)} is set by Hookpost and cannot be overridden`, "headers");
     if (typeof value !== "string" || /[\r\n\0]/.test(value)) {
-      throw badInput(`header "${name}" must be a single-line string`, "headers");
+      throw badInput(`header ${quote(name)} must be a single-line string`, "headers");
     }
+    if (value.length > MAX_HEADER_VALUE_LENGTH)
+      throw badInput(`header ${quote(name)} is longer than ${MAX_HEADER_VALUE_LENGTH} characters`, "headers");
+    totalLength += name.length + value.length;
     out[lower] = value;
   }
+  if (totalLength > MAX_HEADERS_TOTAL_LENGTH)
+    throw badInput(`custom headers total more than ${MAX_HEADERS_TOTAL_LENGTH} characters`, "headers");
   return out;
 }
 
@@ -129,7 +142,7 @@ export async function createEndpoint(
       workspaceId,
       url: checkUrl(deps, input.url),
       eventTypes: checkEventTypes(input.eventTypes),
-      streams: [...(input.streams ?? [])],
+      streams: [...(checkNames(input.streams, "streams") ?? [])],
       description: checkDescription(input.description ?? ""),
       enabled,
       disabledReason: enabled ? null : "disabled on creation",
@@ -159,7 +172,7 @@ export async function updateEndpoint(
     data: {
       ...(input.url != null ? { url: checkUrl(deps, input.url) } : {}),
       ...(input.eventTypes != null ? { eventTypes: checkEventTypes(input.eventTypes) } : {}),
-      ...(input.streams != null ? { streams: [...input.streams] } : {}),
+      ...(input.streams != null ? { streams: [...checkNames(input.streams, "streams")] } : {}),
       ...(input.description != null ? { description: checkDescription(input.description) } : {}),
       ...(input.headers != null
         ? { headers: keepRedactedValues(checkHeaders(input.headers), current.headers) }

@@ -1,4 +1,5 @@
 import { Prisma } from "../db/generated/client.ts";
+import { quote } from "../errors.ts";
 
 /**
  * The canonical event catalog and endpoint filter matching.
@@ -53,7 +54,7 @@ export function isKnownEventType(type: string): boolean {
 export function invalidEventTypeFilter(filter: string): string | undefined {
   if (filter === "*" || KNOWN_TYPES.has(filter)) return undefined;
   if (filter.endsWith(".*") && KNOWN_PREFIXES.has(filter.slice(0, -2))) return undefined;
-  return `unknown event type "${filter}" (see the eventTypes query; use "*" or a prefix like "email.*")`;
+  return `unknown event type ${quote(filter)} (see the eventTypes query; use "*" or a prefix like "email.*")`;
 }
 
 /**

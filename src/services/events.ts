@@ -1,6 +1,6 @@
 import type { Event, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { badInput } from "../errors.ts";
+import { badInput, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { insertEventsAndDeliveries, type NewEvent } from "./eventInserts.ts";
 import { isKnownEventType, OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
@@ -20,7 +20,7 @@ const MAX_BATCH = 1_000;
 function checkInput(deps: Deps, input: PublishEventInput, index: number | null): string {
   const at = index === null ? "" : ` (event ${index})`;
   if (!isKnownEventType(input.type) || OPERATIONAL_EVENT_TYPES.has(input.type)) {
-    throw badInput(`unknown event type "${input.type}"${at}; the eventTypes query lists them`, "type");
+    throw badInput(`unknown event type ${quote(input.type)}${at}; the eventTypes query lists them`, "type");
   }
   if (input.data === null || typeof input.data !== "object" || Array.isArray(input.data)) {
     throw badInput(`data must be a JSON object${at}`, "data");

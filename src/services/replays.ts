@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { type Delivery, Prisma, type Replay, type ReplayStatus } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { badInput, notFound } from "../errors.ts";
+import { badInput, notFound, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { JOB } from "../queue/queues.ts";
 import { findEndpoint } from "./endpoints.ts";
 import { deliveryIdSql } from "./eventInserts.ts";
 import { enqueueDeliveries } from "./events.ts";
 import { endpointAdmitsSql, isKnownEventType, receivingFiltersSql } from "./eventTypes.ts";
+import { checkNames } from "./inputBounds.ts";
 
 /**
  * Replays: re-deliver every event of a time range (optionally one endpoint,
@@ -51,10 +52,10 @@ function checkFilters(deps: Deps, input: ReplayEventsInput): Filters {
   const maxDays = deps.config.replay.maxSpanDays;
   if (input.until.getTime() - input.since.getTime() > maxDays * DAY_MS)
     throw badInput(`a replay covers at most ${maxDays} days; split the range`, "until");
-  const eventTypes = [...new Set(input.eventTypes ?? [])].sort();
+  const eventTypes = [...new Set(checkNames(input.eventTypes, "eventTypes") ?? [])].sort();
   const unknown = eventTypes.find((t) => !isKnownEventType(t));
   if (unknown)
-    throw badInput(`unknown event type "${unknown}"; the eventTypes query lists them`, "eventTypes");
+    throw badInput(`unknown event type ${quote(unknown)}; the eventTypes query lists them`, "eventTypes");
   return {
     since: input.since,
     until: input.until,

@@ -1,6 +1,6 @@
 import type { DeliveryAttempt, Endpoint, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { badInput } from "../errors.ts";
+import { badInput, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { deliverAttempt } from "./dispatch.ts";
 import { isKnownEventType } from "./eventTypes.ts";
@@ -26,7 +26,7 @@ export async function testEndpoint(
   eventType: string | null,
 ): Promise<TestSendResult> {
   const type = eventType ?? "webhook.test";
-  if (!isKnownEventType(type)) throw badInput(`unknown event type "${type}"`, "eventType");
+  if (!isKnownEventType(type)) throw badInput(`unknown event type ${quote(type)}`, "eventType");
   const now = new Date();
   const eventId = newId("event", now.getTime());
   const deliveryId = newId("delivery", now.getTime());
