@@ -20,8 +20,9 @@ import type { ScenarioResult } from "./tally.ts";
  * processes, a receiver that records every webhook-id. Each scenario
  * publishes, injects its faults, waits (bounded) for everything to settle and
  * counts published / delivered / lost / duplicated and the endpoint's state.
- * Results go to stdout and chaos/results/<timestamp>.json, progress to
- * stderr. Exits 1 when a scenario misses a criterion (docs/chaos.md).
+ * Results go to stdout and chaos/results/<timestamp>.json (the processes'
+ * logs beside it, in <timestamp>-logs/), progress to stderr. Exits 1 when a
+ * scenario misses a criterion (docs/chaos.md), 2 when the run itself failed.
  */
 const SCENARIOS: Record<string, (ctx: ChaosContext) => ScenarioPlan> = {
   flaky,
@@ -52,6 +53,10 @@ export async function runChaos(opts: {
     throw err;
   });
   const results: ScenarioResult[] = [];
+  // Interrupted, the run still stops what it started (PostgreSQL runs detached from it).
+  const onSignal = () => void stack.stop().finally(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const ctx: ChaosContext = { stack, receiver, quick: opts.quick, progress: opts.progress };
     for (const name of opts.only) {
@@ -61,6 +66,8 @@ export async function runChaos(opts: {
       process.stdout.write(`${resultLine(result)}\n`);
     }
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     opts.progress("stopping");
     await stack.stop();
     await receiver.close();
@@ -114,12 +121,13 @@ async function main(): Promise<number> {
   const stamp = `${new Date().toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}`;
   const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
   const out = values.out ?? `${resultsDir}${stamp}.json`;
+  const logDir = `${out.replace(/\.json$/, "")}-logs`;
   const began = Date.now();
   const results = await runChaos({
     quick,
     only,
     out,
-    logDir: `${resultsDir}${stamp}-logs`,
+    logDir,
     progress: (message) =>
       process.stderr.write(`[chaos ${((Date.now() - began) / 1_000).toFixed(1)}s] ${message}\n`),
   });
