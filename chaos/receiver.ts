@@ -10,6 +10,8 @@ export type Responder = (webhookId: string, earlier: number) => Answer;
 export type Mailbox = {
   /** webhook-id → how many times it was accepted (answered 2xx). */
   accepted: Map<string, number>;
+  /** Acceptances in all, duplicates included. */
+  acceptances: number;
   /** webhook-id → every request with it, whatever the answer. */
   requests: Map<string, number>;
   /** Requests begun and not yet answered or closed: what a sender has in flight here. */
@@ -58,6 +60,7 @@ export async function startChaosReceiver(): Promise<ChaosReceiver> {
         return;
       }
       box.accepted.set(id, (box.accepted.get(id) ?? 0) + 1);
+      box.acceptances++;
       if (answer === "stream") void streamLargeBody(res);
       else setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("ok"), delayMs());
     });
@@ -67,7 +70,10 @@ export async function startChaosReceiver(): Promise<ChaosReceiver> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     route(label, respond) {
-      routes.set(label, { respond, box: { accepted: new Map(), requests: new Map(), open: 0 } });
+      routes.set(label, {
+        respond,
+        box: { accepted: new Map(), acceptances: 0, requests: new Map(), open: 0 },
+      });
       return `${base}/${label}`;
     },
     mailbox(label) {

@@ -54,6 +54,7 @@ const PROGRESS_EVERY_MS = 2_000;
 /** Once everything settled, late duplicates (a sweep, a stalled job) still have this long to show. */
 const QUIET_MS = 3_000;
 const STALL_MS = 5_000;
+const INJECT_STALL_MS = 30_000;
 
 /**
  * Runs one scenario on a fresh workspace and endpoint: publishes its events
@@ -75,9 +76,16 @@ export async function runScenario(ctx: ChaosContext, plan: ScenarioPlan): Promis
     deadline,
   });
   const faults: Fault[] = [];
-  const acceptances = () => [...box.accepted.values()].reduce((sum, n) => sum + n, 0);
+  const acceptances = () => box.acceptances;
+  /** Waits for `reached`, giving up at the deadline or once neither publishing nor delivery moved for INJECT_STALL_MS. */
   const until = async (reached: () => boolean) => {
-    while (!reached() && Date.now() < deadline) await sleep(20);
+    let moved = Date.now();
+    let last = -1;
+    while (!reached() && Date.now() < deadline && Date.now() - moved < INJECT_STALL_MS) {
+      const progress = publishing.ids.length + box.acceptances;
+      if (progress !== last) [last, moved] = [progress, Date.now()];
+      await sleep(20);
+    }
   };
   const run: LiveRun = {
     ctx,

@@ -22,8 +22,8 @@ import {
 export const CHAOS_ENV = {
   // Ten retries within about 30 s: a delivery that keeps failing for a scenario's length is lost.
   RETRY_SCHEDULE: "1s,1s,2s,2s,3s,3s,5s,5s,5s,5s",
-  // A hanging receiver's attempt ends after 2 s, and its retry waits 1 s, not 60.
-  DELIVERY_TIMEOUT_MS: "2000",
+  // A timed-out attempt's retry waits 1 s, not 60 (the timeout itself stays 10 s: shorter ones
+  // made attempts time out on a loaded machine while the receiver was healthy).
   RETRY_MIN_AFTER_THROTTLE_MS: "1000",
   CIRCUIT_COOLDOWN_MS: "2000",
   // What Redis lost comes back within seconds.

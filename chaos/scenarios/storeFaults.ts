@@ -8,34 +8,27 @@ const storeScenario = (ctx: ChaosContext) => ({
 
 /** FLUSHALL mid-delivery: every queued delivery is gone from Redis; the database has them. */
 export function flush(ctx: ChaosContext): ScenarioPlan {
-  const { events, publishPerS } = storeScenario(ctx);
-  return {
-    name: "flush",
-    events,
-    publishPerS,
-    duplicates: "none",
-    async inject(run) {
-      await run.untilAccepted(Math.floor(events * 0.4));
-      const openAtReceiver = run.box.open;
-      await ctx.stack.redis.flushAll();
-      run.fault({ what: "FLUSHALL", detail: { openAtReceiver } });
-    },
-  };
+  return redisFault(ctx, "flush", "FLUSHALL", () => ctx.stack.redis.flushAll());
 }
 
 /** Redis shuts down mid-delivery and is back a second later, with its data. */
 export function redisRestart(ctx: ChaosContext): ScenarioPlan {
+  return redisFault(ctx, "redis-restart", "Redis restarted (down 1 s)", () => ctx.stack.redis.restart(1_000));
+}
+
+/** Injects a Redis fault once 40 % of the events were delivered. */
+function redisFault(ctx: ChaosContext, name: string, what: string, act: () => Promise<void>): ScenarioPlan {
   const { events, publishPerS } = storeScenario(ctx);
   return {
-    name: "redis-restart",
+    name,
     events,
     publishPerS,
     duplicates: "none",
     async inject(run) {
       await run.untilAccepted(Math.floor(events * 0.4));
       const openAtReceiver = run.box.open;
-      await ctx.stack.redis.restart(1_000);
-      run.fault({ what: "Redis restarted (down 1 s)", detail: { openAtReceiver } });
+      await act();
+      run.fault({ what, detail: { openAtReceiver } });
     },
   };
 }
