@@ -63,7 +63,7 @@ const INJECT_STALL_MS = 30_000;
  */
 export async function runScenario(ctx: ChaosContext, plan: ScenarioPlan): Promise<ScenarioResult> {
   const began = Date.now();
-  const deadline = began + (ctx.quick ? 90_000 : 240_000);
+  const deadline = began + (ctx.quick ? 180_000 : 300_000);
   const { id: workspaceId, api } = await ctx.stack.newWorkspace(plan.name);
   const { prisma } = ctx.stack;
   const url = ctx.receiver.route(plan.name, plan.respond ?? (() => "ok"));
