@@ -6,10 +6,13 @@ import type { ChaosContext, ScenarioPlan } from "../scenario.ts";
  * A healthy but flaky receiver, as issue 31 saw it: the first attempt of every
  * third event gets 500, every later attempt 200. The endpoint must stay
  * enabled, and every failure it answered must be recorded as a failed attempt.
+ * Its result gives the longest run of failed attempts in record order, to set
+ * beside the endpoint's consecutiveFailures.
  */
 export function flaky(ctx: ChaosContext): ScenarioPlan {
   let seen = 0;
   let failed = 0;
+  let longestFailedRun = 0;
   const respond: Responder = (_id, earlier) => {
     if (earlier > 0 || seen++ % 3 !== 0) return "ok";
     failed++;
@@ -21,16 +24,31 @@ export function flaky(ctx: ChaosContext): ScenarioPlan {
     publishPerS: ctx.quick ? 75 : 100,
     respond,
     duplicates: "none",
-    detail: () => ({ failuresAnswered: failed }),
+    detail: () => ({ failuresAnswered: failed, longestFailedRun }),
     async check(run) {
-      const recorded = await ctx.stack.prisma.deliveryAttempt.count({
-        where: { endpointId: run.endpointId, succeeded: false },
+      const attempts = await ctx.stack.prisma.deliveryAttempt.findMany({
+        where: { endpointId: run.endpointId },
+        orderBy: [{ createdAt: "asc" }, { startedAt: "asc" }],
+        select: { succeeded: true },
       });
+      longestFailedRun = longestRun(attempts.map((a) => !a.succeeded));
+      const recorded = attempts.filter((a) => !a.succeeded).length;
       return recorded === failed
         ? []
         : [`${recorded} failed attempts recorded, the receiver answered ${failed} failures`];
     },
   };
+}
+
+/** The longest run of consecutive trues: the longest run of failed attempts, in record order. */
+function longestRun(flags: readonly boolean[]): number {
+  let longest = 0;
+  let current = 0;
+  for (const flag of flags) {
+    current = flag ? current + 1 : 0;
+    longest = Math.max(longest, current);
+  }
+  return longest;
 }
 
 /** Answers `broken` to everything from the first request until `forMs` after it, 200 after that. */
