@@ -53,6 +53,7 @@ export async function runChaos(opts: {
     throw err;
   });
   const results: ScenarioResult[] = [];
+  let error: string | undefined;
   // Interrupted, the run still stops what it started (PostgreSQL runs detached from it).
   const onSignal = () => void stack.stop().finally(() => process.exit(130));
   process.once("SIGINT", onSignal);
@@ -65,31 +66,37 @@ export async function runChaos(opts: {
       results.push(result);
       process.stdout.write(`${resultLine(result)}\n`);
     }
+  } catch (err) {
+    error = (err as Error).stack ?? String(err);
+    throw err;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     opts.progress("stopping");
     await stack.stop();
     await receiver.close();
+    // Written also when a scenario could not run, with what the others found.
+    await writeResults(opts, { startedAt, results, error });
   }
-  await writeFile(
-    opts.out,
-    `${JSON.stringify(
-      {
-        startedAt,
-        finishedAt: new Date(),
-        options: { quick: opts.quick, only: opts.only },
-        machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-        commit: gitCommit(),
-        chaosEnv: CHAOS_ENV,
-        passed: results.every((r) => r.passed),
-        results,
-      },
-      null,
-      2,
-    )}\n`,
-  );
   return results;
+}
+
+async function writeResults(
+  opts: { quick: boolean; only: readonly string[]; out: string },
+  run: { startedAt: Date; results: ScenarioResult[]; error: string | undefined },
+): Promise<void> {
+  const file = {
+    startedAt: run.startedAt,
+    finishedAt: new Date(),
+    options: { quick: opts.quick, only: opts.only },
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    commit: gitCommit(),
+    chaosEnv: CHAOS_ENV,
+    passed: run.error === undefined && run.results.every((r) => r.passed),
+    error: run.error ?? null,
+    results: run.results,
+  };
+  await writeFile(opts.out, `${JSON.stringify(file, null, 2)}\n`);
 }
 
 function gitCommit(): string | null {

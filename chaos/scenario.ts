@@ -1,4 +1,4 @@
-import { publishPaced, sleep } from "./publisher.ts";
+import { type Publishing, publishPaced, sleep } from "./publisher.ts";
 import type { ChaosReceiver, Mailbox, Responder } from "./receiver.ts";
 import type { ChaosStack } from "./stack.ts";
 import { type ScenarioResult, tally } from "./tally.ts";
@@ -76,41 +76,7 @@ export async function runScenario(ctx: ChaosContext, plan: ScenarioPlan): Promis
     deadline,
   });
   const faults: Fault[] = [];
-  const acceptances = () => box.acceptances;
-  /** Waits for `reached`, giving up at the deadline or once neither publishing nor delivery moved for INJECT_STALL_MS. */
-  const until = async (reached: () => boolean) => {
-    let moved = Date.now();
-    let last = -1;
-    while (!reached() && Date.now() < deadline && Date.now() - moved < INJECT_STALL_MS) {
-      const progress = publishing.ids.length + box.acceptances;
-      if (progress !== last) [last, moved] = [progress, Date.now()];
-      await sleep(20);
-    }
-  };
-  const run: LiveRun = {
-    ctx,
-    box,
-    endpointId,
-    published: () => publishing.ids.length,
-    acceptances,
-    untilPublished: (count) => until(() => publishing.ids.length >= count),
-    untilAccepted: (count) => until(() => box.accepted.size >= count),
-    async unrecorded() {
-      const accepted = [...box.accepted.keys()];
-      const recorded = await prisma.delivery.findMany({
-        where: { endpointId, status: "SUCCEEDED" },
-        select: { eventId: true },
-      });
-      const succeeded = new Set(recorded.map((d) => d.eventId));
-      return accepted.filter((id) => !succeeded.has(id)).length;
-    },
-    fault(fault) {
-      faults.push({ atS: seconds(began), ...fault });
-      ctx.progress(
-        `${plan.name}: ${fault.what}${fault.inFlight === undefined ? "" : ` (${fault.inFlight} in flight)`}`,
-      );
-    },
-  };
+  const run = liveRun(ctx, { name: plan.name, began, deadline, endpointId, box, publishing, faults });
   const ticker = setInterval(
     () =>
       ctx.progress(
@@ -120,7 +86,7 @@ export async function runScenario(ctx: ChaosContext, plan: ScenarioPlan): Promis
   );
   try {
     await Promise.all([publishing.done, plan.inject?.(run)]);
-    await settle(ctx, { workspaceId, box, published: publishing.ids, acceptances, deadline });
+    await settle(ctx, { workspaceId, box, published: publishing.ids, deadline });
     await sleep(QUIET_MS);
   } finally {
     clearInterval(ticker);
@@ -140,6 +106,55 @@ export async function runScenario(ctx: ChaosContext, plan: ScenarioPlan): Promis
   });
 }
 
+/** What a scenario's fault injection sees of it while it runs. */
+function liveRun(
+  ctx: ChaosContext,
+  s: {
+    name: string;
+    began: number;
+    deadline: number;
+    endpointId: string;
+    box: Mailbox;
+    publishing: Publishing;
+    faults: Fault[];
+  },
+): LiveRun {
+  const { box, publishing } = s;
+  /** Waits for `reached`, giving up at the deadline or once neither publishing nor delivery moved for INJECT_STALL_MS. */
+  const until = async (reached: () => boolean) => {
+    let moved = Date.now();
+    let last = -1;
+    while (!reached() && Date.now() < s.deadline && Date.now() - moved < INJECT_STALL_MS) {
+      const progress = publishing.ids.length + box.acceptances;
+      if (progress !== last) [last, moved] = [progress, Date.now()];
+      await sleep(20);
+    }
+  };
+  return {
+    ctx,
+    box,
+    endpointId: s.endpointId,
+    published: () => publishing.ids.length,
+    acceptances: () => box.acceptances,
+    untilPublished: (count) => until(() => publishing.ids.length >= count),
+    untilAccepted: (count) => until(() => box.accepted.size >= count),
+    async unrecorded() {
+      const accepted = [...box.accepted.keys()];
+      const recorded = await ctx.stack.prisma.delivery.findMany({
+        where: { endpointId: s.endpointId, status: "SUCCEEDED" },
+        select: { eventId: true },
+      });
+      const succeeded = new Set(recorded.map((d) => d.eventId));
+      return accepted.filter((id) => !succeeded.has(id)).length;
+    },
+    fault(fault) {
+      s.faults.push({ atS: seconds(s.began), ...fault });
+      const inFlight = fault.inFlight === undefined ? "" : ` (${fault.inFlight} in flight)`;
+      ctx.progress(`${s.name}: ${fault.what}${inFlight}`);
+    },
+  };
+}
+
 /**
  * Waits until the database has no delivery left to attempt, no request is
  * open at the receiver, and either every event arrived or none has for
@@ -151,15 +166,14 @@ async function settle(
     workspaceId: string;
     box: Mailbox;
     published: readonly string[];
-    acceptances(): number;
     deadline: number;
   },
 ) {
   let seen = -1;
   let lastChange = Date.now();
   while (Date.now() < run.deadline) {
-    if (run.acceptances() !== seen) {
-      seen = run.acceptances();
+    if (run.box.acceptances !== seen) {
+      seen = run.box.acceptances;
       lastChange = Date.now();
     }
     const waiting = await ctx.stack.prisma.delivery
