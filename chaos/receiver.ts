@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** How the receiver answers one request: 200, 500, never, or 200 with a 50 MB body streamed. */
-export type Answer = "ok" | "fail" | "hang" | "stream";
+/** How the receiver answers one request: 200, 200 after SLOW_ANSWER_MS, 500, never, or 200 with a 50 MB body streamed. */
+export type Answer = "ok" | "slow" | "fail" | "hang" | "stream";
 /** Decides an answer from the request's webhook-id and how many requests with that id came before. */
 export type Responder = (webhookId: string, earlier: number) => Answer;
 
@@ -16,12 +16,15 @@ export type Mailbox = {
   requests: Map<string, number>;
   /** Requests begun and not yet answered or closed: what a sender has in flight here. */
   open: number;
+  /** Requests whose sender hung up before the answer was complete (a timeout, a process gone). */
+  abandoned: number;
 };
 
 export const STREAM_BYTES = 50 * 1024 * 1024;
 const STREAM_CHUNK = Buffer.alloc(64 * 1024, "x");
 /** Accepted requests are answered after up to this long, as a receiver doing some work would; faults then find requests in flight. */
 const ANSWER_DELAY_MAX_MS = 10;
+const SLOW_ANSWER_MS = 300;
 
 export type ChaosReceiver = {
   /** Serves `label` with `respond`; returns the URL an endpoint posts to. */
@@ -47,7 +50,10 @@ export async function startChaosReceiver(): Promise<ChaosReceiver> {
     }
     const { respond, box } = route;
     box.open++;
-    res.once("close", () => box.open--);
+    res.once("close", () => {
+      box.open--;
+      if (!res.writableFinished) box.abandoned++;
+    });
     req.resume();
     req.once("end", () => {
       const id = String(req.headers["webhook-id"] ?? "");
@@ -62,7 +68,10 @@ export async function startChaosReceiver(): Promise<ChaosReceiver> {
       box.accepted.set(id, (box.accepted.get(id) ?? 0) + 1);
       box.acceptances++;
       if (answer === "stream") void streamLargeBody(res);
-      else setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("ok"), delayMs());
+      else {
+        const waitMs = answer === "slow" ? SLOW_ANSWER_MS : delayMs();
+        setTimeout(() => res.writeHead(200, { "content-type": "text/plain" }).end("ok"), waitMs);
+      }
     });
   };
   const server = createServer({ keepAliveTimeout: 60_000 }, handle);
@@ -72,7 +81,7 @@ export async function startChaosReceiver(): Promise<ChaosReceiver> {
     route(label, respond) {
       routes.set(label, {
         respond,
-        box: { accepted: new Map(), acceptances: 0, requests: new Map(), open: 0 },
+        box: { accepted: new Map(), acceptances: 0, requests: new Map(), open: 0, abandoned: 0 },
       });
       return `${base}/${label}`;
     },
