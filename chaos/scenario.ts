@@ -1,7 +1,7 @@
 import { type Publishing, publishPaced, sleep } from "./publisher.ts";
 import type { ChaosReceiver, Mailbox, Responder } from "./receiver.ts";
 import type { ChaosStack } from "./stack.ts";
-import { type ScenarioResult, tally } from "./tally.ts";
+import { type Fault, type ScenarioResult, tally } from "./tally.ts";
 
 export type ChaosContext = {
   stack: ChaosStack;
@@ -9,9 +9,6 @@ export type ChaosContext = {
   quick: boolean;
   progress(message: string): void;
 };
-
-/** One fault as injected: when (seconds into the scenario), what, and the deliveries in flight at that moment. */
-export type Fault = { atS: number; what: string; inFlight?: number; detail?: Record<string, number> };
 
 export type ScenarioPlan = {
   name: string;

@@ -1,6 +1,8 @@
 import type { Db } from "../src/db/client.ts";
 import type { Mailbox } from "./receiver.ts";
-import type { Fault } from "./scenario.ts";
+
+/** One fault as injected: when (seconds into the scenario), what, and the deliveries in flight at that moment. */
+export type Fault = { atS: number; what: string; inFlight?: number; detail?: Record<string, number> };
 
 export type ScenarioResult = {
   scenario: string;
