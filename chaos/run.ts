@@ -45,6 +45,7 @@ export async function runChaos(opts: {
   progress(message: string): void;
 }): Promise<ScenarioResult[]> {
   const startedAt = new Date();
+  const commit = gitCommit();
   await mkdir(opts.logDir, { recursive: true });
   opts.progress(`starting redis-server, PostgreSQL, hookpost api and worker (logs in ${opts.logDir})`);
   const receiver = await startChaosReceiver();
@@ -76,21 +77,21 @@ export async function runChaos(opts: {
     await stack.stop();
     await receiver.close();
     // Written also when a scenario could not run, with what the others found.
-    await writeResults(opts, { startedAt, results, error });
+    await writeResults(opts, { startedAt, commit, results, error });
   }
   return results;
 }
 
 async function writeResults(
   opts: { quick: boolean; only: readonly string[]; out: string },
-  run: { startedAt: Date; results: ScenarioResult[]; error: string | undefined },
+  run: { startedAt: Date; commit: string | null; results: ScenarioResult[]; error: string | undefined },
 ): Promise<void> {
   const file = {
     startedAt: run.startedAt,
     finishedAt: new Date(),
     options: { quick: opts.quick, only: opts.only },
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-    commit: gitCommit(),
+    commit: run.commit,
     chaosEnv: CHAOS_ENV,
     passed: run.error === undefined && run.results.every((r) => r.passed),
     error: run.error ?? null,
