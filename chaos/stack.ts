@@ -78,15 +78,15 @@ export async function startChaosStack(logDir: string): Promise<ChaosStack> {
       ...CHAOS_ENV,
     };
     let started = 0;
-    const spawn = async (role: "api" | "worker") => {
+    const startProcess = async (role: "api" | "worker") => {
       const echo = createWriteStream(join(logDir, `${role}-${++started}.log`));
       const child = await spawnHookpost(role, env, { echo });
       cleanups.push(() => child.stop(15_000).finally(() => echo.end()));
       return child;
     };
     // The api migrates the fresh database; the worker starts once it has.
-    const api = await spawn("api");
-    let worker = await spawn("worker");
+    const api = await startProcess("api");
+    let worker = await startProcess("worker");
     const prisma = createPrismaClient({ url: postgres.url, poolMax: 4 });
     cleanups.push(() => prisma.$disconnect());
     return {
@@ -104,7 +104,7 @@ export async function startChaosStack(logDir: string): Promise<ChaosStack> {
         return Date.now() - began;
       },
       async startWorker() {
-        worker = await spawn("worker");
+        worker = await startProcess("worker");
       },
       async newWorkspace(name) {
         const { workspaceId, apiKey } = await createWorkspace(prisma, `chaos ${name}`);
