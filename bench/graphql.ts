@@ -1,6 +1,11 @@
 import { Pool } from "undici";
 
-export type EventInput = { type: string; data: Record<string, unknown>; stream?: string };
+export type EventInput = {
+  type: string;
+  data: Record<string, unknown>;
+  stream?: string;
+  idempotencyKey?: string;
+};
 
 export type BenchApi = {
   createEndpoint(input: { url: string; eventTypes: string[]; streams?: string[] }): Promise<string>;
