@@ -10,6 +10,7 @@ import {
 } from "./outboundGuard.ts";
 import { post } from "./post.ts";
 import { type AttemptOutcome, isSuccessStatus } from "./retrySchedule.ts";
+import { createStallClock } from "./stallClock.ts";
 
 export type OutboundRequest = {
   url: string;
@@ -92,6 +93,9 @@ type OriginLoad = { inFlight: number; pace: AnswerPace; lastAnswerAt: number | n
  * Redirects are never followed (a 3xx is a failed attempt, per the delivery
  * contract), and every connection goes through the SSRF guard.
  */
+/** Stalls shorter than this are not given back to an attempt. */
+const STALL_MS = 100;
+
 export function createHttpSender(opts: {
   timeoutMs: number;
   responseBodyLimitBytes: number;
@@ -101,6 +105,7 @@ export function createHttpSender(opts: {
   const policy = createAddressPolicy(opts.outboundAllow);
   const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
   const loads = new Map<string, OriginLoad>();
+  const stalls = createStallClock();
   let forgottenAt = performance.now();
   /** Drops the origins idle for FORGET_AFTER_MS, at most once a minute. */
   const forgetIdleOrigins = (now: number) => {
@@ -174,9 +179,10 @@ export function createHttpSender(opts: {
         method: "POST",
         headers: request.headers,
         body: request.body,
-        // undici's own phase timers default to 300 s; the attempt's budget is the bound.
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        // undici's own phase timers default to 300 s; the attempt's own timer below is the
+        // bound, these only a backstop (undici acts on them without reading what has arrived).
+        headersTimeout: timeoutMs * 3,
+        bodyTimeout: timeoutMs * 3,
       },
       opts.responseBodyLimitBytes,
       (answered) => {
@@ -189,16 +195,35 @@ export function createHttpSender(opts: {
     // connect can hang (a receiver whose accept queue overflowed drops the SYN): the
     // timeout and the caller's abort end the attempt themselves, whatever undici does.
     let timedOut = false;
+    let ended = false;
     let giveUp!: (result: SendResult) => void;
     const givenUp = new Promise<SendResult>((resolve) => {
       giveUp = resolve;
     });
-    const timer = setTimeout(() => {
+    const timeOut = () => {
+      if (ended) return;
       timedOut = true;
       const failed = timedOutFailure();
       exchange.abort(new Error(failed.error));
       giveUp(failed);
-    }, timeoutMs);
+    };
+    // A stall of this process (a loaded machine) is not the receiver's: the attempt gets the
+    // time it was stalled back (at most its timeout again), and setImmediate lets the loop read
+    // whatever answer has arrived before it gives up. Otherwise an answered attempt would be
+    // recorded as timed out, and sent again.
+    const unwatch = stalls.watch();
+    const stalledAtStart = stalls.stalledMs();
+    let givenBackMs = 0;
+    const expire = () => {
+      const stolenMs = Math.min(timeoutMs, stalls.stalledMs() - stalledAtStart);
+      if (stolenMs - givenBackMs > STALL_MS) {
+        timer = setTimeout(expire, stolenMs - givenBackMs);
+        givenBackMs = stolenMs;
+        return;
+      }
+      setImmediate(timeOut);
+    };
+    let timer: NodeJS.Timeout = setTimeout(expire, timeoutMs);
     const abortFromCaller = () => {
       const failed = abortedFailure();
       exchange.abort(new Error(failed.error));
@@ -235,6 +260,8 @@ export function createHttpSender(opts: {
     try {
       return await Promise.race([outcome(), givenUp]);
     } finally {
+      ended = true;
+      unwatch();
       clearTimeout(timer);
       clearTimeout(slowTimer);
       request.signal?.removeEventListener("abort", abortFromCaller);
