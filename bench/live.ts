@@ -209,6 +209,8 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     headers: {},
     previousSecretExpiresAt: null,
     consecutiveFailures: 0,
+    failedAttemptsInRow: 0,
+    failingSince: null,
     circuitOpenUntil: null,
     createdAt: now,
     updatedAt: now,

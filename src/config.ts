@@ -29,6 +29,19 @@ const durationList = (def: string) =>
       return ms as number[];
     });
 
+const duration = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s, ctx) => {
+      const ms = parseDurationMs(s);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `invalid duration "${s}" (e.g. "5d", "12h", "0")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 /** "250ms" | "5s" | "2m" | "1h" | "1d" | "1500" (ms) → milliseconds. */
 export function parseDurationMs(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
@@ -94,6 +107,8 @@ const envSchema = z.object({
   RETRY_MIN_AFTER_THROTTLE_MS: intWith(60_000),
   /** Consecutive failed deliveries that disable an endpoint. 0 never disables. */
   ENDPOINT_FAILURE_THRESHOLD: intWith(20),
+  /** An endpoint that keeps failing with no success for this long ("5d", "12h") is disabled. 0 never disables. */
+  ENDPOINT_DISABLE_AFTER: duration("5d"),
   /**
    * Consecutive failed attempts that open an endpoint's circuit: its scheduled
    * attempts then wait, sending nothing, while one probe every
@@ -181,6 +196,7 @@ export type Config = Readonly<{
     retryJitter: number;
     retryMinAfterThrottleMs: number;
     endpointFailureThreshold: number;
+    endpointDisableAfterMs: number;
     circuit: { failureThreshold: number; cooldownMs: number };
     responseBodyLimitBytes: number;
     payloadLimitBytes: number;
@@ -229,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryJitter: e.RETRY_JITTER,
       retryMinAfterThrottleMs: e.RETRY_MIN_AFTER_THROTTLE_MS,
       endpointFailureThreshold: e.ENDPOINT_FAILURE_THRESHOLD,
+      endpointDisableAfterMs: e.ENDPOINT_DISABLE_AFTER,
       circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, cooldownMs: e.CIRCUIT_COOLDOWN_MS },
       responseBodyLimitBytes: e.RESPONSE_BODY_LIMIT_BYTES,
       payloadLimitBytes: e.PAYLOAD_LIMIT_BYTES,

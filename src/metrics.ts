@@ -12,6 +12,7 @@ let durationCount = 0;
 let lineJoins = 0;
 let lineDrops = 0;
 let slotsSetAside = 0;
+let recordingPaused = false;
 
 /** Records one delivery attempt: `result` is "success" or "failure". */
 export function observeAttempt(result: "success" | "failure", durationMs: number): void {
@@ -39,6 +40,15 @@ export function observeSlotSetAside(): void {
   slotsSetAside += 1;
 }
 
+/** Sets whether this process has stopped starting sends because attempts cannot be recorded. */
+export function observeRecordingPaused(paused: boolean): void {
+  recordingPaused = paused;
+}
+
+export function isRecordingPaused(): boolean {
+  return recordingPaused;
+}
+
 export function renderMetrics(gauges: Record<string, Record<string, number>>): string {
   const lines: string[] = [];
   lines.push("# HELP hookpost_delivery_attempts_total Delivery attempts made by this process.");
@@ -64,6 +74,9 @@ export function renderMetrics(gauges: Record<string, Record<string, number>>): s
     "# HELP hookpost_slots_set_aside_total Attempts in this process that set their slot aside, their receiver silent for 500 ms.",
     "# TYPE hookpost_slots_set_aside_total counter",
     `hookpost_slots_set_aside_total ${slotsSetAside}`,
+    "# HELP hookpost_sends_paused 1 while this process starts no send because attempts cannot be recorded.",
+    "# TYPE hookpost_sends_paused gauge",
+    `hookpost_sends_paused ${recordingPaused ? 1 : 0}`,
   );
   for (const [name, series] of Object.entries(gauges)) {
     lines.push(`# TYPE ${name} gauge`);

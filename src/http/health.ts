@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Deps } from "../deps.ts";
-import { renderMetrics } from "../metrics.ts";
+import { isRecordingPaused, renderMetrics } from "../metrics.ts";
 import { listen } from "./listen.ts";
 
 /** What /readyz reports on; false while shutting down so load balancers stop sending. */
@@ -89,5 +89,10 @@ async function checkReady(deps: Deps, probe: Probe): Promise<Record<string, stri
     check(() => deps.prisma.$queryRaw`SELECT 1`),
     check(() => probe.redisPing()),
   ]);
-  return { process: probe.ready() ? "ok" : "shutting down", database, redis };
+  return {
+    process: probe.ready() ? "ok" : "shutting down",
+    database,
+    redis,
+    sends: isRecordingPaused() ? "paused: attempts cannot be recorded" : "ok",
+  };
 }

@@ -77,6 +77,8 @@ const ENDPOINT_FIELDS = {
   previousSecret: true,
   previousSecretExpiresAt: true,
   consecutiveFailures: true,
+  failedAttemptsInRow: true,
+  failingSince: true,
   circuitOpenUntil: true,
   createdAt: true,
   updatedAt: true,

@@ -1,25 +1,26 @@
+import { createRecordingGate, type RecordingGate } from "../backpressure/recordingGate.ts";
 import type { Batcher } from "../db/batcher.ts";
-import type { Db } from "../db/client.ts";
-import type { Delivery, DeliveryAttempt, Prisma } from "../db/generated/client.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { eventBody } from "../delivery/payload.ts";
 import { buildSignedHeaders } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
-import { observeAttempt } from "../metrics.ts";
+import { observeAttempt, observeRecordingPaused } from "../metrics.ts";
 import { USER_AGENT } from "../version.ts";
 import {
   type AttemptWrite,
   createAttemptWriter,
-  createFailureCounter,
-  type EndpointHealth,
+  type HealthPolicy,
+  type RecordedAttempt,
 } from "./attemptWriter.ts";
-import { closeCircuit, disableEndpoint, isCircuitOpen, openCircuit, shouldOpenCircuit } from "./circuit.ts";
+import { actOnHealthChange, isCircuitOpen } from "./circuit.ts";
 import { createDeliveryLoader, type LoadedDelivery } from "./deliveryLoader.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
-import { publishEndpointChange, recordOperationalEvent } from "./operational.ts";
+import { recordOperationalEvent } from "./operational.ts";
 
 /**
  * The delivery pipeline, one attempt at a time:
@@ -57,20 +58,29 @@ const ACTIVE = new Set(["PENDING", "RETRYING"]);
  */
 type Batches = {
   load: Batcher<string, LoadedDelivery | null>;
-  record: Batcher<AttemptWrite, Delivery | null>;
-  countFailure: Batcher<string, EndpointHealth | null>;
+  record: Batcher<AttemptWrite, RecordedAttempt>;
+  recording: RecordingGate;
 };
 
 /** One set per database client: a process has one, a test file may start several Hookposts. */
 const batchesByClient = new WeakMap<Db, Batches>();
 
-function batchesOf(prisma: Db): Batches {
+function batchesOf({ prisma, config, logger }: Pick<Deps, "prisma" | "config" | "logger">): Batches {
   let batches = batchesByClient.get(prisma);
   if (!batches) {
     batches = {
       load: createDeliveryLoader(prisma),
-      record: createAttemptWriter(prisma),
-      countFailure: createFailureCounter(prisma),
+      record: createAttemptWriter(prisma, healthPolicy(config)),
+      recording: createRecordingGate({
+        // A transaction id is only given where writes are possible.
+        probe: () => queryRows(prisma, Prisma.sql`SELECT txid_current()`),
+        probeEveryMs: RECORDING_PROBE_EVERY_MS,
+        onChange(open, err) {
+          observeRecordingPaused(!open);
+          if (open) logger.info("attempts can be recorded again: sends resume");
+          else logger.error({ err }, "attempts cannot be recorded: no new sends until they can");
+        },
+      }),
     };
     batchesByClient.set(prisma, batches);
   }
@@ -96,7 +106,7 @@ export async function deliverAttempt(
         onSlow?: () => void;
       },
 ): Promise<DispatchResult> {
-  const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
+  const delivery = await batchesOf(deps).load.run(deliveryId);
   if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
   if (!opts.trigger) {
     if (!ACTIVE.has(delivery.status)) return { kind: "skipped", reason: `delivery is ${delivery.status}` };
@@ -112,7 +122,13 @@ export async function deliverAttempt(
         nextAttemptAt: null,
         lastError: "endpoint is disabled",
       });
-      return settled ? { kind: "skipped", reason: "endpoint is disabled" } : RELOAD;
+      if (!settled) return RELOAD;
+      await announceDeliveryOutcome(deps, delivery, {
+        ...delivery,
+        status: "FAILED",
+        lastError: "endpoint is disabled",
+      });
+      return { kind: "skipped", reason: "endpoint is disabled" };
     }
     // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
     if (isCircuitOpen(delivery.endpoint, new Date())) {
@@ -132,6 +148,13 @@ export async function deliverAttempt(
         saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
       };
     }
+  }
+  // A send that cannot be recorded would be sent again: none starts until recording works.
+  const { recording } = batchesOf(deps);
+  if (!recording.open) {
+    if (opts.trigger) throw new Error("attempts cannot be recorded now; try again shortly");
+    await recording.whenOpen();
+    return RELOAD;
   }
   const trigger: Trigger = opts.trigger ?? delivery.trigger;
   const startedAt = new Date();
@@ -178,6 +201,30 @@ async function settleAsLoaded(
     data,
   });
   return count === 1;
+}
+
+/** How often a closed recording gate tries the database. */
+const RECORDING_PROBE_EVERY_MS = 1_000;
+/** How long a scheduled attempt's outcome waits for the database to come back before it is given up. */
+const RECORDING_HOLD_MS = 120_000;
+
+/**
+ * Writes an attempt. When the write fails, the gate closes and a scheduled
+ * attempt's outcome waits for the database (its slot held, so no other send
+ * starts here meanwhile) and is written then: its delivery is not sent again.
+ */
+async function recordOutcome(deps: Deps, scheduled: boolean, write: AttemptWrite): Promise<RecordedAttempt> {
+  const { record, recording } = batchesOf(deps);
+  const giveUpAt = Date.now() + RECORDING_HOLD_MS;
+  for (;;) {
+    try {
+      return await record.run(write);
+    } catch (err) {
+      recording.failed(err);
+      if (!scheduled || Date.now() > giveUpAt) throw err;
+      await recording.whenOpen();
+    }
+  }
 }
 
 /** 250–1,000 ms: spread out, so deferred deliveries do not all come back at once. */
@@ -232,7 +279,7 @@ async function recordAttempt(
     createdAt: now,
   };
   // Resolves once the attempt row and the delivery's new state are committed.
-  const updated = await batchesOf(deps.prisma).record.run({
+  const { delivery: updated, health } = await recordOutcome(deps, scheduled, {
     attempt,
     change: {
       status: next.status,
@@ -244,9 +291,11 @@ async function recordAttempt(
       lastError: result.error,
       succeededAt: result.ok ? now : null,
     },
+    failedForGood: next.status === "FAILED" && delivery.status !== "FAILED",
     // MANUAL and TEST attempts record their outcome whatever happened meanwhile.
     claimedBy: scheduled ? { replayId: delivery.replayId } : null,
   });
+  if (health) await actOnHealthChange(deps, health);
   if (!updated) {
     if (scheduled) return null;
     throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
@@ -257,40 +306,36 @@ async function recordAttempt(
     endpoint: delivery.endpoint,
     delivery: updated,
   });
-  if (trigger !== "TEST") await trackEndpointHealth(deps, delivery, result, next.gone);
   await announceDeliveryOutcome(deps, delivery, updated);
   return { kind: "attempted", attempt, delivery: updated, retryDelayMs: next.retryDelayMs, result };
 }
 
-/**
- * Counts consecutive failed attempts per endpoint, opens its circuit at one
- * threshold and disables it at another (or at once on 410 Gone); a success
- * closes the circuit. The conditional updates mean only one of many
- * concurrent workers disables it and announces it.
- */
-async function trackEndpointHealth(deps: Deps, delivery: LoadedDelivery, result: SendResult, gone: boolean) {
-  const { prisma } = deps;
-  const endpointId = delivery.endpointId;
-  // A success restarts the failure count as it is recorded (src/services/attemptWriter.ts).
-  if (result.ok) {
-    await closeCircuit(deps, delivery.endpoint);
-    return;
-  }
-  const counted = await batchesOf(prisma).countFailure.run(endpointId);
-  if (!counted) return;
-  if (shouldOpenCircuit(deps, counted, new Date())) await openCircuit(deps, endpointId);
-  const threshold = deps.config.delivery.endpointFailureThreshold;
-  const reason = gone
-    ? "the endpoint answered 410 Gone"
-    : threshold > 0 && counted.consecutiveFailures >= threshold
-      ? `${counted.consecutiveFailures} consecutive failed attempts`
-      : null;
-  if (!reason || !counted.enabled) return;
-  const disabled = await disableEndpoint(deps, endpointId, reason);
-  if (disabled) await publishEndpointChange(deps, disabled);
+function healthPolicy(config: Deps["config"]): HealthPolicy {
+  const { circuit, endpointFailureThreshold, endpointDisableAfterMs } = config.delivery;
+  return {
+    circuitFailureThreshold: circuit.failureThreshold,
+    circuitCooldownMs: circuit.cooldownMs,
+    disableAfterFailedDeliveries: endpointFailureThreshold,
+    disableAfterMs: endpointDisableAfterMs,
+  };
 }
 
-async function announceDeliveryOutcome(deps: Deps, before: LoadedDelivery, after: Delivery) {
+async function announceDeliveryOutcome(
+  deps: Deps,
+  before: LoadedDelivery,
+  after: Pick<
+    Delivery,
+    | "id"
+    | "eventId"
+    | "endpointId"
+    | "eventType"
+    | "workspaceId"
+    | "status"
+    | "attempts"
+    | "lastError"
+    | "lastResponseStatus"
+  >,
+) {
   const data = {
     deliveryId: after.id,
     eventId: after.eventId,

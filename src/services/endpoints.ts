@@ -111,6 +111,9 @@ export async function createEndpoint(
   return { endpoint, secret };
 }
 
+/** The health of an endpoint nobody has seen fail. */
+const HEALTHY = { consecutiveFailures: 0, failedAttemptsInRow: 0, failingSince: null };
+
 export async function updateEndpoint(
   deps: Deps,
   workspaceId: string,
@@ -132,9 +135,9 @@ export async function updateEndpoint(
       ...(input.description != null ? { description: checkDescription(input.description) } : {}),
       ...(input.headers != null ? { headers: checkHeaders(input.headers) } : {}),
       // Re-enabling starts the failure count afresh; otherwise one more failure would disable it again.
-      ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
+      ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, ...HEALTHY } : {}),
       ...(disabling ? { enabled: false, disabledReason: "disabled by a user", disabledAt: new Date() } : {}),
-      ...(circuitWasOpen ? { circuitOpenUntil: null, consecutiveFailures: 0 } : {}),
+      ...(circuitWasOpen ? { circuitOpenUntil: null, ...HEALTHY } : {}),
     },
   });
   // Deliveries due later than now keep their own retry jobs.
