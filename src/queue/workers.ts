@@ -1,6 +1,7 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
+import { bullPrefix, type JobPayloads, type QueueName } from "../jobs.ts";
 import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metrics.ts";
 import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
@@ -8,7 +9,7 @@ import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
 import { createDeliverySlots, type DeliverySlots, type Slot } from "./deliverySlots.ts";
 import { createOriginLines, type OriginLines } from "./originLines.ts";
-import { addJobs, bullPrefix, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
+import { addJobs, deliveryJob } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 

@@ -1,7 +1,7 @@
 import { queryRows } from "../db/client.ts";
 import { type Endpoint, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { JOB } from "../queue/queues.ts";
+import { JOB } from "../jobs.ts";
 import type { HealthChange } from "./attemptWriter.ts";
 import { walkDueDeliveries } from "./deliveries.ts";
 import { publishEndpointChange } from "./operational.ts";
