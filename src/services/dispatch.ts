@@ -4,8 +4,7 @@ import { type Db, queryRows } from "../db/client.ts";
 import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
-import { eventBody } from "../delivery/payload.ts";
-import { buildSignedHeaders } from "../delivery/signing.ts";
+import { prepareDispatch, type SignedRequest } from "../delivery/prepareDispatch.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
 import { observeAttempt, observeRecordingPaused } from "../metrics.ts";
@@ -16,16 +15,18 @@ import {
   type HealthPolicy,
   type RecordedAttempt,
 } from "./attemptWriter.ts";
-import { actOnHealthChange, isCircuitOpen } from "./circuit.ts";
+import { actOnHealthChange } from "./circuit.ts";
 import { createDeliveryLoader, type LoadedDelivery } from "./deliveryLoader.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
 import { recordOperationalEvent } from "./operational.ts";
 
 /**
- * The delivery pipeline, one attempt at a time:
- * prepare (load, decide whether to send) → send (sign, POST) → record (attempt
- * row, delivery state, endpoint health) → tell (live feed, operational events).
+ * The delivery pipeline, one attempt at a time: load → prepareDispatch (pure:
+ * skip, defer or send the signed request; src/delivery/prepareDispatch.ts) →
+ * send (POST) → recordOutcome (attempt row, delivery state, endpoint health,
+ * next retry, in one write; src/services/attemptWriter.ts) → announce (live
+ * feed, operational events).
  */
 
 export type DispatchResult =
@@ -48,8 +49,6 @@ export type DispatchResult =
       retryDelayMs: number | null;
       result: SendResult;
     };
-
-const ACTIVE = new Set(["PENDING", "RETRYING"]);
 
 /**
  * The worker runs many attempts at once; their reads and writes are batched
@@ -108,46 +107,34 @@ export async function deliverAttempt(
 ): Promise<DispatchResult> {
   const delivery = await batchesOf(deps).load.run(deliveryId);
   if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
-  if (!opts.trigger) {
-    if (!ACTIVE.has(delivery.status)) return { kind: "skipped", reason: `delivery is ${delivery.status}` };
-    // An attempt in flight when its replay was cancelled can leave it RETRYING; its retry stops here.
-    if (delivery.replay?.status === "CANCELLED") {
-      const settled = await settleAsLoaded(deps, delivery, { status: "CANCELLED", nextAttemptAt: null });
-      return settled ? { kind: "skipped", reason: "its replay was cancelled" } : RELOAD;
-    }
-    // A replay that names a disabled endpoint sends to it anyway: the operator asked for that one.
-    if (!delivery.endpoint.enabled && delivery.replay?.endpointId !== delivery.endpointId) {
-      const settled = await settleAsLoaded(deps, delivery, {
-        status: "FAILED",
-        nextAttemptAt: null,
-        lastError: "endpoint is disabled",
-      });
-      if (!settled) return RELOAD;
-      await announceDeliveryOutcome(deps, delivery, {
-        ...delivery,
-        status: "FAILED",
-        lastError: "endpoint is disabled",
-      });
-      return { kind: "skipped", reason: "endpoint is disabled" };
-    }
-    // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
-    if (isCircuitOpen(delivery.endpoint, new Date())) {
-      return {
-        kind: "skipped",
-        reason: "the endpoint's circuit is open",
-        circuitOpenFor: delivery.endpointId,
-      };
-    }
+  const now = new Date();
+  const dispatch = prepareDispatch({
+    delivery,
+    trigger: opts.trigger ?? null,
+    now,
+    secrets: signingSecrets(delivery.endpoint, now),
+    userAgent: USER_AGENT,
+  });
+  if (dispatch.kind === "skip") {
+    if (!dispatch.settle) return { kind: "skipped", reason: dispatch.reason };
+    const settle = { ...dispatch.settle, nextAttemptAt: null };
+    if (!(await settleAsLoaded(deps, delivery, settle))) return RELOAD;
+    await announce(deps, delivery, { ...delivery, ...settle }, null);
+    return { kind: "skipped", reason: dispatch.reason };
+  }
+  // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
+  if (dispatch.kind === "defer") {
+    return { kind: "skipped", reason: "the endpoint's circuit is open", circuitOpenFor: delivery.endpointId };
+  }
+  const { request } = dispatch;
+  if (!opts.trigger && !opts.admits(request.url)) {
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
-    const { url } = delivery.endpoint;
-    if (!opts.admits(url)) {
-      return {
-        kind: "deferred",
-        delayMs: deferralMs(),
-        saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
-      };
-    }
+    return {
+      kind: "deferred",
+      delayMs: deferralMs(),
+      saturated: { url: request.url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
+    };
   }
   // A send that cannot be recorded would be sent again: none starts until recording works.
   const { recording } = batchesOf(deps);
@@ -156,28 +143,29 @@ export async function deliverAttempt(
     await recording.whenOpen();
     return RELOAD;
   }
-  const trigger: Trigger = opts.trigger ?? delivery.trigger;
-  const startedAt = new Date();
-  const body = eventBody(delivery.event);
-  const headers = buildSignedHeaders({
-    msgId: delivery.event.id,
-    timestampS: Math.floor(startedAt.getTime() / 1_000),
-    body,
-    secrets: signingSecrets(delivery.endpoint, startedAt),
-    eventType: delivery.event.type,
-    userAgent: USER_AGENT,
-    custom: delivery.endpoint.headers as Record<string, string>,
-  });
-  const result = await deps.sender.send({
-    url: delivery.endpoint.url,
-    headers,
-    body,
-    signal: opts.signal,
-    onSlow: opts.trigger ? undefined : opts.onSlow,
-  });
-  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
-  const recorded = await recordAttempt(deps, delivery, trigger, !opts.trigger, startedAt, headers, result);
+  const result = await send(deps, request, opts.signal, opts.trigger ? undefined : opts.onSlow);
+  const recorded = await recordOutcome(
+    deps,
+    delivery,
+    dispatch.trigger,
+    !opts.trigger,
+    now,
+    request.headers,
+    result,
+  );
   return recorded ?? RELOAD;
+}
+
+/** Makes the HTTP call. */
+async function send(
+  deps: Deps,
+  request: SignedRequest,
+  signal: AbortSignal | undefined,
+  onSlow: (() => void) | undefined,
+): Promise<SendResult> {
+  const result = await deps.sender.send({ ...request, signal, onSlow });
+  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
+  return result;
 }
 
 /**
@@ -213,7 +201,7 @@ const RECORDING_HOLD_MS = 120_000;
  * attempt's outcome waits for the database (its slot held, so no other send
  * starts here meanwhile) and is written then: its delivery is not sent again.
  */
-async function recordOutcome(deps: Deps, scheduled: boolean, write: AttemptWrite): Promise<RecordedAttempt> {
+async function writeOutcome(deps: Deps, scheduled: boolean, write: AttemptWrite): Promise<RecordedAttempt> {
   const { record, recording } = batchesOf(deps);
   const giveUpAt = Date.now() + RECORDING_HOLD_MS;
   for (;;) {
@@ -233,7 +221,7 @@ function deferralMs(): number {
 }
 
 /** Null when a scheduled attempt's delivery was claimed by a replay meanwhile: the attempt is stored, the new claim left alone. */
-async function recordAttempt(
+async function recordOutcome(
   deps: Deps,
   delivery: LoadedDelivery,
   trigger: Trigger,
@@ -279,7 +267,7 @@ async function recordAttempt(
     createdAt: now,
   };
   // Resolves once the attempt row and the delivery's new state are committed.
-  const { delivery: updated, health } = await recordOutcome(deps, scheduled, {
+  const { delivery: updated, health } = await writeOutcome(deps, scheduled, {
     attempt,
     change: {
       status: next.status,
@@ -300,13 +288,7 @@ async function recordAttempt(
     if (scheduled) return null;
     throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
   }
-  deps.pubsub.publish("delivery-attempt", delivery.workspaceId, {
-    ...attempt,
-    event: delivery.event,
-    endpoint: delivery.endpoint,
-    delivery: updated,
-  });
-  await announceDeliveryOutcome(deps, delivery, updated);
+  await announce(deps, delivery, updated, attempt);
   return { kind: "attempted", attempt, delivery: updated, retryDelayMs: next.retryDelayMs, result };
 }
 
@@ -320,22 +302,21 @@ function healthPolicy(config: Deps["config"]): HealthPolicy {
   };
 }
 
-async function announceDeliveryOutcome(
+/** Tells what an attempt (or a settle without one) did: the live feed, and operational events. */
+async function announce(
   deps: Deps,
   before: LoadedDelivery,
-  after: Pick<
-    Delivery,
-    | "id"
-    | "eventId"
-    | "endpointId"
-    | "eventType"
-    | "workspaceId"
-    | "status"
-    | "attempts"
-    | "lastError"
-    | "lastResponseStatus"
-  >,
+  after: Delivery,
+  attempt: DeliveryAttempt | null,
 ) {
+  if (attempt) {
+    deps.pubsub.publish("delivery-attempt", before.workspaceId, {
+      ...attempt,
+      event: before.event,
+      endpoint: before.endpoint,
+      delivery: after,
+    });
+  }
   const data = {
     deliveryId: after.id,
     eventId: after.eventId,

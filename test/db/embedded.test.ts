@@ -63,7 +63,7 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
         expect(deliveryIds).toHaveLength(1);
         const delivery = await loader.run(deliveryIds[0]!);
         expect(delivery).toMatchObject({ eventId: event.id, status: "PENDING", event: { payload: { n } } });
-        const recorded = await writer.run(
+        const { delivery: recorded } = await writer.run(
           successWrite({
             id: `att_embedded_${n}`,
             workspaceId: "ws_embedded",
