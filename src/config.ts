@@ -127,7 +127,7 @@ const envSchema = z.object({
    * Concurrent deliveries per worker process. An attempt in flight costs a
    * socket and a few KB. One whose receiver has not answered for 500 ms sets
    * its slot aside for the next delivery and runs on to its timeout, up to as
-   * many again (src/queue/deliverySlots.ts), so endpoints that hang do not
+   * many again (src/backpressure/deliverySlots.ts), so endpoints that hang do not
    * hold up the others.
    */
   WORKER_CONCURRENCY: intWith(500, 1),
@@ -143,7 +143,7 @@ const envSchema = z.object({
    * 500 ms, or a wait for a connection of a tenth of DELIVERY_TIMEOUT_MS and
    * at least 500 ms), or has eight in flight and has not answered yet,
    * further deliveries to it wait in line in the worker process
-   * (src/queue/originLines.ts), holding none of the WORKER_CONCURRENCY slots
+   * (src/backpressure/originLines.ts), holding none of the WORKER_CONCURRENCY slots
    * that other endpoints need, and start as its connections come free.
    */
   OUTBOUND_CONNECTIONS_PER_ORIGIN: intWith(128, 1),

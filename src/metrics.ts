@@ -25,7 +25,7 @@ export function observeAttempt(result: "success" | "failure", durationMs: number
   durationCount += 1;
 }
 
-/** Counts a delivery that went to wait in line for its saturated origin (src/queue/originLines.ts). */
+/** Counts a delivery that went to wait in line for its saturated origin (src/backpressure/originLines.ts). */
 export function observeLineJoin(): void {
   lineJoins += 1;
 }
@@ -35,7 +35,7 @@ export function observeLineDrops(count: number): void {
   lineDrops += count;
 }
 
-/** Counts an attempt that set its slot aside, its receiver slow (src/queue/deliverySlots.ts). */
+/** Counts an attempt that set its slot aside, its receiver slow (src/backpressure/deliverySlots.ts). */
 export function observeSlotSetAside(): void {
   slotsSetAside += 1;
 }

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { Agent } from "undici";
-import { type AnswerPace, msPerAnswer, recordAnswer, startPace } from "./answerPace.ts";
+import { type AnswerPace, msPerAnswer, recordAnswer, startPace } from "../backpressure/answerPace.ts";
+import { createStallClock } from "../backpressure/stallClock.ts";
 import {
   createAddressPolicy,
   createGuardedLookup,
@@ -10,7 +11,6 @@ import {
 } from "./outboundGuard.ts";
 import { post } from "./post.ts";
 import { type AttemptOutcome, isSuccessStatus } from "./retrySchedule.ts";
-import { createStallClock } from "./stallClock.ts";
 
 export type OutboundRequest = {
   url: string;
@@ -61,13 +61,13 @@ const SLOW_MS = 500;
  * on the age of the oldest request in flight: with WORKER_CONCURRENCY above
  * the connections, a fast receiver's requests queue for hundreds of
  * milliseconds on a loaded host, and that age alone marked it slow, which
- * sent its deliveries into a line (src/queue/originLines.ts) and dropped
+ * sent its deliveries into a line (src/backpressure/originLines.ts) and dropped
  * e2e from 2,500 to 58 deliveries a second.
  */
 const QUEUED_SHARE_OF_TIMEOUT = 0.1;
 /**
  * Requests in flight at most to an origin that has not answered yet; its
- * further deliveries wait in its line (src/queue/originLines.ts) until it
+ * further deliveries wait in its line (src/backpressure/originLines.ts) until it
  * answers. Without it, a new endpoint that hangs took a connection per
  * delivery until SLOW_MS had passed with all of them busy: in failing-mix,
  * 139–161 attempts to the hanging endpoint in three runs, each one a timeout

@@ -1,4 +1,6 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
+import { createDeliverySlots, type DeliverySlots, type Slot } from "../backpressure/deliverySlots.ts";
+import { createOriginLines, type OriginLines } from "../backpressure/originLines.ts";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
 import { bullPrefix, type JobPayloads, type QueueName } from "../jobs.ts";
@@ -7,8 +9,6 @@ import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
-import { createDeliverySlots, type DeliverySlots, type Slot } from "./deliverySlots.ts";
-import { createOriginLines, type OriginLines } from "./originLines.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";

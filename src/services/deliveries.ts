@@ -4,7 +4,7 @@ import { Prisma } from "../db/generated/client.ts";
 /**
  * Marks deliveries that a worker holds in line for a slow origin as due now.
  * The sweeper takes deliveries due for longer than its grace period, so while
- * the worker keeps marking them (src/queue/originLines.ts) it leaves them
+ * the worker keeps marking them (src/backpressure/originLines.ts) it leaves them
  * alone, and once the worker is gone it takes them. Settled ones are left as
  * they are. Raw SQL: a first Prisma query shape compiles on the event loop.
  */

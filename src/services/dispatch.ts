@@ -99,9 +99,9 @@ export async function deliverAttempt(
     | {
         trigger?: undefined;
         signal?: AbortSignal;
-        /** Whether this scheduled attempt may send to the URL now (src/queue/originLines.ts). */
+        /** Whether this scheduled attempt may send to the URL now (src/backpressure/originLines.ts). */
         admits(url: string): boolean;
-        /** Called once if its receiver has not answered after a while (src/queue/deliverySlots.ts). */
+        /** Called once if its receiver has not answered after a while (src/backpressure/deliverySlots.ts). */
         onSlow?: () => void;
       },
 ): Promise<DispatchResult> {
