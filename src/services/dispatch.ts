@@ -4,7 +4,7 @@ import { type Db, queryRows } from "../db/client.ts";
 import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
-import { prepareDispatch, type SignedRequest } from "../delivery/prepareDispatch.ts";
+import { type Dispatch, prepareDispatch, type SignedRequest } from "../delivery/prepareDispatch.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
 import { observeAttempt, observeRecordingPaused } from "../metrics.ts";
@@ -86,74 +86,87 @@ function batchesOf({ prisma, config, logger }: Pick<Deps, "prisma" | "config" | 
   return batches;
 }
 
+/** A delivery ready to send: loaded, decided, its request signed. */
+export type ReadyAttempt = {
+  delivery: LoadedDelivery;
+  dispatch: Extract<Dispatch, { kind: "send" }>;
+  startedAt: Date;
+  scheduled: boolean;
+};
+
 /**
- * Makes one attempt of a delivery. Scheduled work (`trigger` omitted) only runs
- * for PENDING/RETRYING deliveries of enabled endpoints; MANUAL and TEST
- * attempts run whatever the state.
+ * Loads a delivery and prepares its attempt (prepareDispatch): the result
+ * when there is nothing to send now, or the attempt ready to send. Scheduled
+ * work (`trigger` null) only sends PENDING/RETRYING deliveries of enabled
+ * endpoints; MANUAL and TEST attempts send whatever the state.
  */
-export async function deliverAttempt(
+export async function prepareAttempt(
   deps: Deps,
   deliveryId: string,
-  opts:
-    | { trigger: "MANUAL" | "TEST"; signal?: AbortSignal }
-    | {
-        trigger?: undefined;
-        signal?: AbortSignal;
-        /** Whether this scheduled attempt may send to the URL now (src/backpressure/originLines.ts). */
-        admits(url: string): boolean;
-        /** Called once if its receiver has not answered after a while (src/backpressure/deliverySlots.ts). */
-        onSlow?: () => void;
-      },
-): Promise<DispatchResult> {
+  trigger: "MANUAL" | "TEST" | null,
+): Promise<{ done: DispatchResult } | { ready: ReadyAttempt }> {
   const delivery = await batchesOf(deps).load.run(deliveryId);
-  if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
+  if (!delivery) return { done: { kind: "skipped", reason: "delivery no longer exists" } };
   const now = new Date();
   const dispatch = prepareDispatch({
     delivery,
-    trigger: opts.trigger ?? null,
+    trigger,
     now,
     secrets: signingSecrets(delivery.endpoint, now),
     userAgent: USER_AGENT,
   });
   if (dispatch.kind === "skip") {
-    if (!dispatch.settle) return { kind: "skipped", reason: dispatch.reason };
+    if (!dispatch.settle) return { done: { kind: "skipped", reason: dispatch.reason } };
     const settle = { ...dispatch.settle, nextAttemptAt: null };
-    if (!(await settleAsLoaded(deps, delivery, settle))) return RELOAD;
+    if (!(await settleAsLoaded(deps, delivery, settle))) return { done: RELOAD };
     await announce(deps, delivery, { ...delivery, ...settle }, null);
-    return { kind: "skipped", reason: dispatch.reason };
+    return { done: { kind: "skipped", reason: dispatch.reason } };
   }
   // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
   if (dispatch.kind === "defer") {
-    return { kind: "skipped", reason: "the endpoint's circuit is open", circuitOpenFor: delivery.endpointId };
+    const reason = "the endpoint's circuit is open";
+    return { done: { kind: "skipped", reason, circuitOpenFor: delivery.endpointId } };
   }
-  const { request } = dispatch;
-  if (!opts.trigger && !opts.admits(request.url)) {
-    // A slow receiver keeps its connections busy; queueing behind them would hold a worker
-    // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
-    return {
-      kind: "deferred",
-      delayMs: deferralMs(),
-      saturated: { url: request.url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
-    };
-  }
-  // A send that cannot be recorded would be sent again: none starts until recording works.
+  return { ready: { delivery, dispatch, startedAt: now, scheduled: trigger === null } };
+}
+
+/**
+ * Sends a prepared attempt and records its outcome. No send starts while
+ * attempts cannot be recorded: it would be sent again.
+ */
+export async function sendAttempt(
+  deps: Deps,
+  { delivery, dispatch, startedAt, scheduled }: ReadyAttempt,
+  opts: { signal?: AbortSignal; onSlow?: () => void } = {},
+): Promise<DispatchResult> {
   const { recording } = batchesOf(deps);
   if (!recording.open) {
-    if (opts.trigger) throw new Error("attempts cannot be recorded now; try again shortly");
+    if (!scheduled) throw new Error("attempts cannot be recorded now; try again shortly");
     await recording.whenOpen();
     return RELOAD;
   }
-  const result = await send(deps, request, opts.signal, opts.trigger ? undefined : opts.onSlow);
+  const { request } = dispatch;
+  const result = await send(deps, request, opts.signal, opts.onSlow);
   const recorded = await recordOutcome(
     deps,
     delivery,
     dispatch.trigger,
-    !opts.trigger,
-    now,
+    scheduled,
+    startedAt,
     request.headers,
     result,
   );
   return recorded ?? RELOAD;
+}
+
+/** A MANUAL or TEST attempt, made now whatever the delivery's state. */
+export async function deliverNow(
+  deps: Deps,
+  deliveryId: string,
+  trigger: "MANUAL" | "TEST",
+): Promise<DispatchResult> {
+  const prepared = await prepareAttempt(deps, deliveryId, trigger);
+  return "done" in prepared ? prepared.done : sendAttempt(deps, prepared.ready);
 }
 
 /** Makes the HTTP call. */
@@ -213,11 +226,6 @@ async function writeOutcome(deps: Deps, scheduled: boolean, write: AttemptWrite)
       await recording.whenOpen();
     }
   }
-}
-
-/** 250–1,000 ms: spread out, so deferred deliveries do not all come back at once. */
-function deferralMs(): number {
-  return 250 + Math.floor(Math.random() * 750);
 }
 
 /** Null when a scheduled attempt's delivery was claimed by a replay meanwhile: the attempt is stored, the new claim left alone. */
