@@ -264,6 +264,7 @@ async function recordOutcome(
     number: delivery.attempts + 1,
     trigger,
     url: delivery.endpoint.url,
+    // The request headers as stored with the attempt: sent as prepareDispatch built them.
     requestHeaders: headers,
     responseStatus: result.status,
     responseHeaders: result.headers,
