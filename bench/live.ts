@@ -210,6 +210,8 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     sensitiveHeaders: [],
     previousSecretExpiresAt: null,
     consecutiveFailures: 0,
+    failedAttemptsInRow: 0,
+    failingSince: null,
     circuitOpenUntil: null,
     createdAt: now,
     updatedAt: now,

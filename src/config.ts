@@ -29,6 +29,19 @@ const durationList = (def: string) =>
       return ms as number[];
     });
 
+const duration = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s, ctx) => {
+      const ms = parseDurationMs(s);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `invalid duration "${s}" (e.g. "5d", "12h", "0")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 /** "250ms" | "5s" | "2m" | "1h" | "1d" | "1500" (ms) → milliseconds. */
 export function parseDurationMs(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
@@ -106,6 +119,8 @@ const envSchema = z.object({
   RETRY_MIN_AFTER_THROTTLE_MS: intWith(60_000),
   /** Consecutive failed deliveries that disable an endpoint. 0 never disables. */
   ENDPOINT_FAILURE_THRESHOLD: intWith(20),
+  /** An endpoint that keeps failing with no success for this long ("5d", "12h") is disabled. 0 never disables. */
+  ENDPOINT_DISABLE_AFTER: duration("5d"),
   /**
    * Consecutive failed attempts that open an endpoint's circuit: its scheduled
    * attempts then wait, sending nothing, while one probe every
@@ -140,7 +155,7 @@ const envSchema = z.object({
    * Concurrent deliveries per worker process. An attempt in flight costs a
    * socket and a few KB. One whose receiver has not answered for 500 ms sets
    * its slot aside for the next delivery and runs on to its timeout, up to as
-   * many again (src/queue/deliverySlots.ts), so endpoints that hang do not
+   * many again (src/backpressure/deliverySlots.ts), so endpoints that hang do not
    * hold up the others.
    */
   WORKER_CONCURRENCY: intWith(500, 1),
@@ -156,7 +171,7 @@ const envSchema = z.object({
    * 500 ms, or a wait for a connection of a tenth of DELIVERY_TIMEOUT_MS and
    * at least 500 ms), or has eight in flight and has not answered yet,
    * further deliveries to it wait in line in the worker process
-   * (src/queue/originLines.ts), holding none of the WORKER_CONCURRENCY slots
+   * (src/backpressure/originLines.ts), holding none of the WORKER_CONCURRENCY slots
    * that other endpoints need, and start as its connections come free.
    */
   OUTBOUND_CONNECTIONS_PER_ORIGIN: intWith(128, 1),
@@ -225,6 +240,7 @@ export type Config = Readonly<{
     retryJitter: number;
     retryMinAfterThrottleMs: number;
     endpointFailureThreshold: number;
+    endpointDisableAfterMs: number;
     circuit: { failureThreshold: number; cooldownMs: number };
     responseBodyLimitBytes: number;
     payloadLimitBytes: number;
@@ -289,6 +305,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryJitter: e.RETRY_JITTER,
       retryMinAfterThrottleMs: e.RETRY_MIN_AFTER_THROTTLE_MS,
       endpointFailureThreshold: e.ENDPOINT_FAILURE_THRESHOLD,
+      endpointDisableAfterMs: e.ENDPOINT_DISABLE_AFTER,
       circuit: { failureThreshold: e.CIRCUIT_FAILURE_THRESHOLD, cooldownMs: e.CIRCUIT_COOLDOWN_MS },
       responseBodyLimitBytes: e.RESPONSE_BODY_LIMIT_BYTES,
       payloadLimitBytes: e.PAYLOAD_LIMIT_BYTES,

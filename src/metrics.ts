@@ -12,6 +12,7 @@ let durationCount = 0;
 let lineJoins = 0;
 let lineDrops = 0;
 let slotsSetAside = 0;
+let recordingPaused = false;
 
 /** Records one delivery attempt: `result` is "success" or "failure". */
 export function observeAttempt(result: "success" | "failure", durationMs: number): void {
@@ -24,7 +25,7 @@ export function observeAttempt(result: "success" | "failure", durationMs: number
   durationCount += 1;
 }
 
-/** Counts a delivery that went to wait in line for its saturated origin (src/queue/originLines.ts). */
+/** Counts a delivery that went to wait in line for its saturated origin (src/backpressure/originLines.ts). */
 export function observeLineJoin(): void {
   lineJoins += 1;
 }
@@ -34,9 +35,18 @@ export function observeLineDrops(count: number): void {
   lineDrops += count;
 }
 
-/** Counts an attempt that set its slot aside, its receiver slow (src/queue/deliverySlots.ts). */
+/** Counts an attempt that set its slot aside, its receiver slow (src/backpressure/deliverySlots.ts). */
 export function observeSlotSetAside(): void {
   slotsSetAside += 1;
+}
+
+/** Sets whether this process has stopped starting sends because attempts cannot be recorded. */
+export function observeRecordingPaused(paused: boolean): void {
+  recordingPaused = paused;
+}
+
+export function isRecordingPaused(): boolean {
+  return recordingPaused;
 }
 
 export function renderMetrics(gauges: Record<string, Record<string, number>>): string {
@@ -64,6 +74,9 @@ export function renderMetrics(gauges: Record<string, Record<string, number>>): s
     "# HELP hookpost_slots_set_aside_total Attempts in this process that set their slot aside, their receiver silent for 500 ms.",
     "# TYPE hookpost_slots_set_aside_total counter",
     `hookpost_slots_set_aside_total ${slotsSetAside}`,
+    "# HELP hookpost_sends_paused 1 while this process starts no send because attempts cannot be recorded.",
+    "# TYPE hookpost_sends_paused gauge",
+    `hookpost_sends_paused ${recordingPaused ? 1 : 0}`,
   );
   for (const [name, series] of Object.entries(gauges)) {
     lines.push(`# TYPE ${name} gauge`);

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { Agent } from "undici";
-import { type AnswerPace, msPerAnswer, recordAnswer, startPace } from "./answerPace.ts";
+import { type AnswerPace, msPerAnswer, recordAnswer, startPace } from "../backpressure/answerPace.ts";
+import { createStallClock } from "../backpressure/stallClock.ts";
 import {
   createAddressPolicy,
   createGuardedLookup,
@@ -60,13 +61,13 @@ const SLOW_MS = 500;
  * on the age of the oldest request in flight: with WORKER_CONCURRENCY above
  * the connections, a fast receiver's requests queue for hundreds of
  * milliseconds on a loaded host, and that age alone marked it slow, which
- * sent its deliveries into a line (src/queue/originLines.ts) and dropped
+ * sent its deliveries into a line (src/backpressure/originLines.ts) and dropped
  * e2e from 2,500 to 58 deliveries a second.
  */
 const QUEUED_SHARE_OF_TIMEOUT = 0.1;
 /**
  * Requests in flight at most to an origin that has not answered yet; its
- * further deliveries wait in its line (src/queue/originLines.ts) until it
+ * further deliveries wait in its line (src/backpressure/originLines.ts) until it
  * answers. Without it, a new endpoint that hangs took a connection per
  * delivery until SLOW_MS had passed with all of them busy: in failing-mix,
  * 139–161 attempts to the hanging endpoint in three runs, each one a timeout
@@ -92,6 +93,9 @@ type OriginLoad = { inFlight: number; pace: AnswerPace; lastAnswerAt: number | n
  * Redirects are never followed (a 3xx is a failed attempt, per the delivery
  * contract), and every connection goes through the SSRF guard.
  */
+/** Stalls shorter than this are not given back to an attempt. */
+const STALL_MS = 100;
+
 export function createHttpSender(opts: {
   timeoutMs: number;
   responseBodyLimitBytes: number;
@@ -101,6 +105,7 @@ export function createHttpSender(opts: {
   const policy = createAddressPolicy(opts.outboundAllow);
   const connections = opts.connections ?? CONNECTIONS_PER_ORIGIN;
   const loads = new Map<string, OriginLoad>();
+  const stalls = createStallClock();
   let forgottenAt = performance.now();
   /** Drops the origins idle for FORGET_AFTER_MS, at most once a minute. */
   const forgetIdleOrigins = (now: number) => {
@@ -173,9 +178,10 @@ export function createHttpSender(opts: {
         method: "POST",
         headers: request.headers,
         body: request.body,
-        // undici's own phase timers default to 300 s; the attempt's budget is the bound.
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        // undici's own phase timers default to 300 s; the attempt's own timer below is the
+        // bound, these only a backstop (undici acts on them without reading what has arrived).
+        headersTimeout: timeoutMs * 3,
+        bodyTimeout: timeoutMs * 3,
       },
       opts.responseBodyLimitBytes,
       (answered) => {
@@ -188,16 +194,35 @@ export function createHttpSender(opts: {
     // connect can hang (a receiver whose accept queue overflowed drops the SYN): the
     // timeout and the caller's abort end the attempt themselves, whatever undici does.
     let timedOut = false;
+    let ended = false;
     let giveUp!: (result: SendResult) => void;
     const givenUp = new Promise<SendResult>((resolve) => {
       giveUp = resolve;
     });
-    const timer = setTimeout(() => {
+    const timeOut = () => {
+      if (ended) return;
       timedOut = true;
       const failed = timedOutFailure();
       exchange.abort(new Error(failed.error));
       giveUp(failed);
-    }, timeoutMs);
+    };
+    // A stall of this process (a loaded machine) is not the receiver's: the attempt gets the
+    // time it was stalled back (at most its timeout again), and setImmediate lets the loop read
+    // whatever answer has arrived before it gives up. Otherwise an answered attempt would be
+    // recorded as timed out, and sent again.
+    const unwatch = stalls.watch();
+    const stalledAtStart = stalls.stalledMs();
+    let givenBackMs = 0;
+    const expire = () => {
+      const stolenMs = Math.min(timeoutMs, stalls.stalledMs() - stalledAtStart);
+      if (stolenMs - givenBackMs > STALL_MS) {
+        timer = setTimeout(expire, stolenMs - givenBackMs);
+        givenBackMs = stolenMs;
+        return;
+      }
+      setImmediate(timeOut);
+    };
+    let timer: NodeJS.Timeout = setTimeout(expire, timeoutMs);
     const abortFromCaller = () => {
       const failed = abortedFailure();
       exchange.abort(new Error(failed.error));
@@ -234,6 +259,8 @@ export function createHttpSender(opts: {
     try {
       return await Promise.race([outcome(), givenUp]);
     } finally {
+      ended = true;
+      unwatch();
       clearTimeout(timer);
       clearTimeout(slowTimer);
       request.signal?.removeEventListener("abort", abortFromCaller);

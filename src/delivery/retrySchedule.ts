@@ -52,11 +52,6 @@ export function isSuccessStatus(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
-/** 410 Gone: the receiver says the endpoint is gone for good, so it is disabled at once. */
-export function isPermanentGone(status: number): boolean {
-  return status === 410;
-}
-
 /** `Retry-After` as delta-seconds or an HTTP-date, in ms from `nowMs`; undefined when absent or unreadable. */
 function parseRetryAfterMs(header: string | undefined, nowMs: number): number | undefined {
   const value = header?.trim();

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Deps } from "../deps.ts";
-import { renderMetrics } from "../metrics.ts";
+import { isRecordingPaused, renderMetrics } from "../metrics.ts";
 import { listen } from "./listen.ts";
 
 /** What /readyz reports on; false while shutting down so load balancers stop sending. */
@@ -97,5 +97,10 @@ async function checkReady(deps: Deps, probe: Probe): Promise<Record<string, stri
     check("database", () => deps.prisma.$queryRaw`SELECT 1`),
     check("redis", () => probe.redisPing()),
   ]);
-  return { process: probe.ready() ? "ok" : "down", database, redis };
+  return {
+    process: probe.ready() ? "ok" : "down",
+    database,
+    redis,
+    sends: isRecordingPaused() ? "paused" : "ok",
+  };
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import { bullPrefix } from "../jobs.ts";
 import type { Logger } from "../logger.ts";
 import { createRedis } from "../redis.ts";
-import { bullPrefix } from "./queues.ts";
 
 /**
  * New deliveries travel to workers in batches on a plain Redis list: a

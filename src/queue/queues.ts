@@ -1,34 +1,9 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import { bullPrefix, JOB, type JobPayloads } from "../jobs.ts";
 import type { Logger } from "../logger.ts";
 import { type BatchQueue, createBatchQueue } from "./batchQueue.ts";
-
-/**
- * The one map from queue name to job payload, shared by producers (api) and
- * workers. Jobs carry ids only: the database is the source of truth, so every
- * job is safe to run twice.
- */
-export type JobPayloads = {
-  delivery: { deliveryId: string };
-  replay: { replayId: string };
-  /** A probe names its endpoint; pruning takes nothing. */
-  maintenance: { endpointId?: string };
-};
-export type QueueName = keyof JobPayloads;
-
-export const JOB = {
-  deliver: "deliver",
-  runReplay: "run-replay",
-  sweep: "sweep",
-  prune: "prune",
-  probeEndpoint: "probe-endpoint",
-} as const;
-
-/** BullMQ key prefix; the hash tag keeps every key of a queue in one Redis Cluster slot. */
-export function bullPrefix(config: Pick<Config, "redis">): string {
-  return `{${config.redis.prefix}}`;
-}
 
 export type Queues = {
   delivery: Queue<JobPayloads["delivery"]>;

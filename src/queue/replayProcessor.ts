@@ -1,9 +1,9 @@
 import { DelayedError, type Processor } from "bullmq";
 import type { Deps } from "../deps.ts";
+import { JOB, type JobPayloads } from "../jobs.ts";
 import { probeCircuit } from "../services/circuit.ts";
 import { failReplay, resumeReplays, runReplay, WALK_START, type WalkPosition } from "../services/replays.ts";
 import { pruneExpired } from "../services/retention.ts";
-import { JOB, type JobPayloads } from "./queues.ts";
 
 /** How often a replay whose walk is done checks whether its deliveries have all finished. */
 const SETTLE_INTERVAL_MS = 1_000;

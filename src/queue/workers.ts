@@ -1,14 +1,15 @@
 import { DelayedError, type Processor, Worker } from "bullmq";
+import { createDeliverySlots, type DeliverySlots, type Slot } from "../backpressure/deliverySlots.ts";
+import { createOriginLines, type OriginLines } from "../backpressure/originLines.ts";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
+import { bullPrefix, type JobPayloads, type QueueName } from "../jobs.ts";
 import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metrics.ts";
 import { createRedis } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
-import { type DispatchResult, deliverAttempt } from "../services/dispatch.ts";
+import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
-import { createDeliverySlots, type DeliverySlots, type Slot } from "./deliverySlots.ts";
-import { createOriginLines, type OriginLines } from "./originLines.ts";
-import { addJobs, bullPrefix, deliveryJob, type JobPayloads, type QueueName } from "./queues.ts";
+import { addJobs, deliveryJob } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
 
@@ -33,6 +34,11 @@ const MAX_WAITING_FOR_ORIGINS = 10_000;
  * a receiver that is still slow.
  */
 const STARTS_AT_ONCE_PER_ORIGIN = 32;
+
+/** 250–1,000 ms: spread out, so deferred deliveries do not all come back at once. */
+function deferralMs(): number {
+  return 250 + Math.floor(Math.random() * 750);
+}
 
 /** A delivery already in flight in this process runs again once that attempt is over. */
 const IN_FLIGHT_HERE: DispatchResult = { kind: "deferred", delayMs: 1_000 };
@@ -82,14 +88,32 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     },
   });
 
-  const scheduledAttempt = (deliveryId: string, slot: Slot, signal?: AbortSignal) =>
-    deliverAttempt(deps, deliveryId, {
+  /** Prepares the attempt, admits it to its origin, then sends it within its slot. */
+  const scheduledAttempt = async (
+    deliveryId: string,
+    slot: Slot,
+    signal?: AbortSignal,
+  ): Promise<DispatchResult> => {
+    const prepared = await prepareAttempt(deps, deliveryId, null);
+    if ("done" in prepared) return prepared.done;
+    const { delivery, dispatch } = prepared.ready;
+    const { url } = dispatch.request;
+    // A slow receiver keeps its connections busy; queueing behind them would hold a worker
+    // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
+    if (!lines.admits(url, deliveryId)) {
+      return {
+        kind: "deferred",
+        delayMs: deferralMs(),
+        saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
+      };
+    }
+    return sendAttempt(deps, prepared.ready, {
       signal,
-      admits: (url) => lines.admits(url, deliveryId),
       onSlow: () => {
         if (slot.setAside()) observeSlotSetAside();
       },
     });
+  };
 
   /** Frees an attempt's slot, so a delivery waiting in line may start. */
   const free = (slot: Slot) => {

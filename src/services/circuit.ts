@@ -1,17 +1,18 @@
 import { queryRows } from "../db/client.ts";
 import { type Endpoint, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { JOB } from "../queue/queues.ts";
+import { JOB } from "../jobs.ts";
+import type { HealthChange } from "./attemptWriter.ts";
 import { walkDueDeliveries } from "./deliveries.ts";
+import { publishEndpointChange } from "./operational.ts";
 
 /**
  * An endpoint's circuit breaker. After CIRCUIT_FAILURE_THRESHOLD failed
  * attempts in a row the circuit opens for CIRCUIT_COOLDOWN_MS: scheduled
  * attempts to the endpoint send nothing and leave their deliveries as they are
- * (PENDING or RETRYING, due, in the database). A publish does not even
- * enqueue new deliveries to it (src/services/eventInserts.ts), and a retry
- * that comes due costs one database read instead of an attempt, its timeout
- * and a retry job; no delivery uses an attempt of its schedule while it waits.
+ * (PENDING or RETRYING, due, in the database): it only pauses them, and none
+ * uses an attempt of its schedule while it waits. A publish does not even
+ * enqueue new deliveries to it (src/services/eventInserts.ts).
  *
  * When the cooldown ends, a probe sends the longest-waiting delivery. Any
  * success closes the circuit and sends every delivery that waited; a failure
@@ -19,68 +20,50 @@ import { walkDueDeliveries } from "./deliveries.ts";
  * circuit is open, and takes them once it has ended for longer than its grace
  * (a probe lost with Redis).
  *
- * An endpoint that fails for longer (ENDPOINT_FAILURE_THRESHOLD attempts in a
- * row, or answers 410 Gone) is disabled here too (disableEndpoint).
+ * Whether a circuit opens or closes, and whether an endpoint is disabled, is
+ * decided as attempts are recorded (src/services/attemptWriter.ts); this
+ * module acts on those changes once they are committed.
  */
 
 export function isCircuitOpen(endpoint: Pick<Endpoint, "circuitOpenUntil">, now: Date): boolean {
   return endpoint.circuitOpenUntil !== null && endpoint.circuitOpenUntil > now;
 }
 
-/** Whether a failure count calls for opening the circuit (false while it is open already). */
-export function shouldOpenCircuit(
-  deps: Pick<Deps, "config">,
-  health: { consecutiveFailures: number; circuitOpenUntil: Date | null },
-  now: Date,
-): boolean {
-  const threshold = deps.config.delivery.circuit.failureThreshold;
-  return threshold > 0 && health.consecutiveFailures >= threshold && !isCircuitOpen(health, now);
-}
-
 /**
- * Opens the circuit unless it is open already; of several workers failing at
- * once, one opens it, schedules its probe and announces it.
+ * Acts on what recording an attempt changed about its endpoint: schedules the
+ * probe of a circuit it opened, sends what waited behind a circuit it closed,
+ * and announces it. Each change is handed to one write only, so it is acted on once.
  */
-export async function openCircuit(deps: Deps, endpointId: string, now = new Date()): Promise<void> {
-  const { cooldownMs } = deps.config.delivery.circuit;
-  const until = new Date(now.getTime() + cooldownMs);
-  const opened = await updateEndpointIf(
-    deps,
-    endpointId,
-    Prisma.sql`"circuitOpenUntil" = ${until}::timestamp(3)`,
-    Prisma.sql`("circuitOpenUntil" IS NULL OR "circuitOpenUntil" <= ${now}::timestamp(3))`,
-    now,
-  );
-  if (!opened) return;
-  await deps.queues.maintenance.add(
-    JOB.probeEndpoint,
-    { endpointId },
-    { delay: cooldownMs, jobId: `probe-${endpointId}-${until.getTime()}` },
-  );
-  deps.logger.warn(
-    { endpointId, consecutiveFailures: opened.consecutiveFailures, until },
-    "endpoint circuit opened: its deliveries wait for a probe",
-  );
-  deps.pubsub.publish("endpoint-updated", opened.workspaceId, opened);
-}
-
-/**
- * Closes the circuit after a success (or a person's fix), and sends what
- * waited: the deliveries that were due before the circuit's end. Later ones
- * were attempted, or are on their way, as usual.
- */
-export async function closeCircuit(deps: Deps, endpoint: Pick<Endpoint, "id" | "circuitOpenUntil">) {
-  if (endpoint.circuitOpenUntil === null) return;
-  const closed = await updateEndpointIf(
-    deps,
-    endpoint.id,
-    Prisma.sql`"circuitOpenUntil" = NULL, "consecutiveFailures" = 0`,
-    Prisma.sql`"circuitOpenUntil" IS NOT NULL`,
-  );
-  if (!closed) return;
-  const released = await releaseWaiting(deps, endpoint.id, endpoint.circuitOpenUntil);
-  deps.logger.info({ endpointId: endpoint.id, released }, "endpoint circuit closed");
-  deps.pubsub.publish("endpoint-updated", closed.workspaceId, closed);
+export async function actOnHealthChange(deps: Deps, change: HealthChange): Promise<void> {
+  const { endpointId, circuitOpenedUntil, circuitClosedFrom, disabledReason } = change;
+  const counts = {
+    failedAttemptsInRow: change.failedAttemptsInRow,
+    consecutiveFailures: change.consecutiveFailures,
+  };
+  if (circuitOpenedUntil) {
+    await deps.queues.maintenance.add(
+      JOB.probeEndpoint,
+      { endpointId },
+      {
+        delay: Math.max(0, circuitOpenedUntil.getTime() - Date.now()),
+        jobId: `probe-${endpointId}-${circuitOpenedUntil.getTime()}`,
+      },
+    );
+    deps.logger.warn(
+      { endpointId, ...counts, until: circuitOpenedUntil },
+      "endpoint circuit opened: its deliveries wait for a probe",
+    );
+  }
+  if (circuitClosedFrom) {
+    const released = await releaseWaiting(deps, endpointId, circuitClosedFrom);
+    deps.logger.info({ endpointId, released }, "endpoint circuit closed");
+  }
+  if (disabledReason)
+    deps.logger.warn({ endpointId, ...counts, reason: disabledReason }, "endpoint disabled");
+  const endpoint = await endpointById(deps, endpointId);
+  if (!endpoint) return;
+  if (disabledReason) await publishEndpointChange(deps, endpoint);
+  else deps.pubsub.publish("endpoint-updated", endpoint.workspaceId, endpoint);
 }
 
 /**
@@ -113,43 +96,15 @@ export async function probeCircuit(deps: Deps, endpointId: string, now = new Dat
 }
 
 /**
- * Disables an endpoint that keeps failing (or answered 410 Gone) unless it
- * is disabled already, and returns it; null when another worker did first.
+ * The endpoint as it is now. Raw SQL rather than Prisma: Prisma compiles a
+ * query shape the first time a process runs it (50–120 ms), and this runs
+ * first in a worker busy with other endpoints' deliveries, all of which wait
+ * meanwhile.
  */
-export function disableEndpoint(deps: Deps, endpointId: string, reason: string, now = new Date()) {
-  return updateEndpointIf(
-    deps,
-    endpointId,
-    Prisma.sql`"enabled" = false, "disabledReason" = ${reason}, "disabledAt" = ${now}::timestamp(3)`,
-    Prisma.sql`"enabled"`,
-    now,
-  );
-}
-
-/**
- * Sets `changes` on an endpoint if `condition` holds and returns the row as
- * it is now, or null. The worker changes endpoints this way when their
- * health changes, in raw SQL rather than through Prisma: Prisma compiles a
- * query shape the first time a process runs it (the `updateManyAndReturn`
- * and `findUniqueOrThrow` these statements replaced took 50–120 ms on their
- * first run), and these run first in a worker busy with other endpoints'
- * deliveries, all of which wait meanwhile. Opening the first circuit that way in failing-mix cost the
- * healthy endpoints half their deliveries of its first half second (585–775
- * against 1,140–1,500).
- */
-async function updateEndpointIf(
-  deps: Deps,
-  endpointId: string,
-  changes: Prisma.Sql,
-  condition: Prisma.Sql,
-  now = new Date(),
-): Promise<Endpoint | null> {
+async function endpointById(deps: Deps, endpointId: string): Promise<Endpoint | null> {
   const [row] = await queryRows<Endpoint>(
     deps.prisma,
-    Prisma.sql`
-      UPDATE "Endpoint" SET ${changes}, "updatedAt" = ${now}::timestamp(3)
-      WHERE "id" = ${endpointId} AND ${condition}
-      RETURNING *`,
+    Prisma.sql`SELECT * FROM "Endpoint" WHERE "id" = ${endpointId}`,
   );
   return row ?? null;
 }

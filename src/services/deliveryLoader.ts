@@ -78,6 +78,8 @@ const ENDPOINT_FIELDS = {
   previousSecret: true,
   previousSecretExpiresAt: true,
   consecutiveFailures: true,
+  failedAttemptsInRow: true,
+  failingSince: true,
   circuitOpenUntil: true,
   createdAt: true,
   updatedAt: true,

@@ -1,31 +1,33 @@
+import { createRecordingGate, type RecordingGate } from "../backpressure/recordingGate.ts";
 import type { Batcher } from "../db/batcher.ts";
-import type { Db } from "../db/client.ts";
-import type { Delivery, DeliveryAttempt, Prisma } from "../db/generated/client.ts";
+import { type Db, queryRows } from "../db/client.ts";
+import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
-import { eventBody } from "../delivery/payload.ts";
+import { type Dispatch, prepareDispatch, type SignedRequest } from "../delivery/prepareDispatch.ts";
 import { redactHeaders } from "../delivery/redaction.ts";
-import { buildSignedHeaders } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
-import { observeAttempt } from "../metrics.ts";
+import { observeAttempt, observeRecordingPaused } from "../metrics.ts";
 import { USER_AGENT } from "../version.ts";
 import {
   type AttemptWrite,
   createAttemptWriter,
-  createFailureCounter,
-  type EndpointHealth,
+  type HealthPolicy,
+  type RecordedAttempt,
 } from "./attemptWriter.ts";
-import { closeCircuit, disableEndpoint, isCircuitOpen, openCircuit, shouldOpenCircuit } from "./circuit.ts";
+import { actOnHealthChange } from "./circuit.ts";
 import { createDeliveryLoader, type LoadedDelivery } from "./deliveryLoader.ts";
 import { signingSecrets } from "./endpoints.ts";
 import { OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
-import { publishEndpointChange, recordOperationalEvent } from "./operational.ts";
+import { recordOperationalEvent } from "./operational.ts";
 
 /**
- * The delivery pipeline, one attempt at a time:
- * prepare (load, decide whether to send) → send (sign, POST) → record (attempt
- * row, delivery state, endpoint health) → tell (live feed, operational events).
+ * The delivery pipeline, one attempt at a time: load → prepareDispatch (pure:
+ * skip, defer or send the signed request; src/delivery/prepareDispatch.ts) →
+ * send (POST) → recordOutcome (attempt row, delivery state, endpoint health,
+ * next retry, in one write; src/services/attemptWriter.ts) → announce (live
+ * feed, operational events).
  */
 
 export type DispatchResult =
@@ -49,8 +51,6 @@ export type DispatchResult =
       result: SendResult;
     };
 
-const ACTIVE = new Set(["PENDING", "RETRYING"]);
-
 /**
  * The worker runs many attempts at once; their reads and writes are batched
  * (see src/db/batcher.ts): one query loads every delivery asked for in the
@@ -58,104 +58,128 @@ const ACTIVE = new Set(["PENDING", "RETRYING"]);
  */
 type Batches = {
   load: Batcher<string, LoadedDelivery | null>;
-  record: Batcher<AttemptWrite, Delivery | null>;
-  countFailure: Batcher<string, EndpointHealth | null>;
+  record: Batcher<AttemptWrite, RecordedAttempt>;
+  recording: RecordingGate;
 };
 
 /** One set per database client: a process has one, a test file may start several Hookposts. */
 const batchesByClient = new WeakMap<Db, Batches>();
 
-function batchesOf(prisma: Db): Batches {
+function batchesOf({ prisma, config, logger }: Pick<Deps, "prisma" | "config" | "logger">): Batches {
   let batches = batchesByClient.get(prisma);
   if (!batches) {
     batches = {
       load: createDeliveryLoader(prisma),
-      record: createAttemptWriter(prisma),
-      countFailure: createFailureCounter(prisma),
+      record: createAttemptWriter(prisma, healthPolicy(config)),
+      recording: createRecordingGate({
+        // A transaction id is only given where writes are possible.
+        probe: () => queryRows(prisma, Prisma.sql`SELECT txid_current()`),
+        probeEveryMs: RECORDING_PROBE_EVERY_MS,
+        onChange(open, err) {
+          observeRecordingPaused(!open);
+          if (open) logger.info("attempts can be recorded again: sends resume");
+          else logger.error({ err }, "attempts cannot be recorded: no new sends until they can");
+        },
+      }),
     };
     batchesByClient.set(prisma, batches);
   }
   return batches;
 }
 
+/** A delivery ready to send: loaded, decided, its request signed. */
+export type ReadyAttempt = {
+  delivery: LoadedDelivery;
+  dispatch: Extract<Dispatch, { kind: "send" }>;
+  startedAt: Date;
+  scheduled: boolean;
+};
+
 /**
- * Makes one attempt of a delivery. Scheduled work (`trigger` omitted) only runs
- * for PENDING/RETRYING deliveries of enabled endpoints; MANUAL and TEST
- * attempts run whatever the state.
+ * Loads a delivery and prepares its attempt (prepareDispatch): the result
+ * when there is nothing to send now, or the attempt ready to send. Scheduled
+ * work (`trigger` null) only sends PENDING/RETRYING deliveries of enabled
+ * endpoints; MANUAL and TEST attempts send whatever the state.
  */
-export async function deliverAttempt(
+export async function prepareAttempt(
   deps: Deps,
   deliveryId: string,
-  opts:
-    | { trigger: "MANUAL" | "TEST"; signal?: AbortSignal }
-    | {
-        trigger?: undefined;
-        signal?: AbortSignal;
-        /** Whether this scheduled attempt may send to the URL now (src/queue/originLines.ts). */
-        admits(url: string): boolean;
-        /** Called once if its receiver has not answered after a while (src/queue/deliverySlots.ts). */
-        onSlow?: () => void;
-      },
-): Promise<DispatchResult> {
-  const delivery = await batchesOf(deps.prisma).load.run(deliveryId);
-  if (!delivery) return { kind: "skipped", reason: "delivery no longer exists" };
-  if (!opts.trigger) {
-    if (!ACTIVE.has(delivery.status)) return { kind: "skipped", reason: `delivery is ${delivery.status}` };
-    // An attempt in flight when its replay was cancelled can leave it RETRYING; its retry stops here.
-    if (delivery.replay?.status === "CANCELLED") {
-      const settled = await settleAsLoaded(deps, delivery, { status: "CANCELLED", nextAttemptAt: null });
-      return settled ? { kind: "skipped", reason: "its replay was cancelled" } : RELOAD;
-    }
-    // A replay that names a disabled endpoint sends to it anyway: the operator asked for that one.
-    if (!delivery.endpoint.enabled && delivery.replay?.endpointId !== delivery.endpointId) {
-      const settled = await settleAsLoaded(deps, delivery, {
-        status: "FAILED",
-        nextAttemptAt: null,
-        lastError: "endpoint is disabled",
-      });
-      return settled ? { kind: "skipped", reason: "endpoint is disabled" } : RELOAD;
-    }
-    // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
-    if (isCircuitOpen(delivery.endpoint, new Date())) {
-      return {
-        kind: "skipped",
-        reason: "the endpoint's circuit is open",
-        circuitOpenFor: delivery.endpointId,
-      };
-    }
-    // A slow receiver keeps its connections busy; queueing behind them would hold a worker
-    // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
-    const { url } = delivery.endpoint;
-    if (!opts.admits(url)) {
-      return {
-        kind: "deferred",
-        delayMs: deferralMs(),
-        saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
-      };
-    }
-  }
-  const trigger: Trigger = opts.trigger ?? delivery.trigger;
-  const startedAt = new Date();
-  const body = eventBody(delivery.event);
-  const headers = buildSignedHeaders({
-    msgId: delivery.event.id,
-    timestampS: Math.floor(startedAt.getTime() / 1_000),
-    body,
-    secrets: signingSecrets(delivery.endpoint, startedAt),
-    eventType: delivery.event.type,
+  trigger: "MANUAL" | "TEST" | null,
+): Promise<{ done: DispatchResult } | { ready: ReadyAttempt }> {
+  const delivery = await batchesOf(deps).load.run(deliveryId);
+  if (!delivery) return { done: { kind: "skipped", reason: "delivery no longer exists" } };
+  const now = new Date();
+  const dispatch = prepareDispatch({
+    delivery,
+    trigger,
+    now,
+    secrets: signingSecrets(delivery.endpoint, now),
     userAgent: USER_AGENT,
-    custom: delivery.endpoint.headers as Record<string, string>,
   });
-  const result = await deps.sender.send({
-    url: delivery.endpoint.url,
-    headers,
-    body,
-    signal: opts.signal,
-    onSlow: opts.trigger ? undefined : opts.onSlow,
-  });
-  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
-  const recorded = await recordAttempt(deps, delivery, trigger, !opts.trigger, startedAt, headers, result);
+  if (dispatch.kind === "skip") {
+    if (!dispatch.settle) return { done: { kind: "skipped", reason: dispatch.reason } };
+    const settle = { ...dispatch.settle, nextAttemptAt: null };
+    if (!(await settleAsLoaded(deps, delivery, settle))) return { done: RELOAD };
+    await announce(deps, delivery, { ...delivery, ...settle }, null);
+    return { done: { kind: "skipped", reason: dispatch.reason } };
+  }
+  // Its deliveries wait, due, in the database until a probe gets through (src/services/circuit.ts).
+  if (dispatch.kind === "defer") {
+    const reason = "the endpoint's circuit is open";
+    return { done: { kind: "skipped", reason, circuitOpenFor: delivery.endpointId } };
+  }
+  return { ready: { delivery, dispatch, startedAt: now, scheduled: trigger === null } };
+}
+
+/**
+ * Sends a prepared attempt and records its outcome. No send starts while
+ * attempts cannot be recorded: it would be sent again.
+ */
+export async function sendAttempt(
+  deps: Deps,
+  { delivery, dispatch, startedAt, scheduled }: ReadyAttempt,
+  opts: { signal?: AbortSignal; onSlow?: () => void } = {},
+): Promise<DispatchResult> {
+  const { recording } = batchesOf(deps);
+  if (!recording.open) {
+    if (!scheduled) throw new Error("attempts cannot be recorded now; try again shortly");
+    await recording.whenOpen();
+    return RELOAD;
+  }
+  const { request } = dispatch;
+  const result = await send(deps, request, opts.signal, opts.onSlow);
+  const recorded = await recordOutcome(
+    deps,
+    delivery,
+    dispatch.trigger,
+    scheduled,
+    startedAt,
+    request.headers,
+    result,
+  );
   return recorded ?? RELOAD;
+}
+
+/** A MANUAL or TEST attempt, made now whatever the delivery's state. */
+export async function deliverNow(
+  deps: Deps,
+  deliveryId: string,
+  trigger: "MANUAL" | "TEST",
+): Promise<DispatchResult> {
+  const prepared = await prepareAttempt(deps, deliveryId, trigger);
+  return "done" in prepared ? prepared.done : sendAttempt(deps, prepared.ready);
+}
+
+/** Makes the HTTP call. */
+async function send(
+  deps: Deps,
+  request: SignedRequest,
+  signal: AbortSignal | undefined,
+  onSlow: (() => void) | undefined,
+): Promise<SendResult> {
+  const result = await deps.sender.send({ ...request, signal, onSlow });
+  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
+  return result;
 }
 
 /**
@@ -181,13 +205,32 @@ async function settleAsLoaded(
   return count === 1;
 }
 
-/** 250–1,000 ms: spread out, so deferred deliveries do not all come back at once. */
-function deferralMs(): number {
-  return 250 + Math.floor(Math.random() * 750);
+/** How often a closed recording gate tries the database. */
+const RECORDING_PROBE_EVERY_MS = 1_000;
+/** How long a scheduled attempt's outcome waits for the database to come back before it is given up. */
+const RECORDING_HOLD_MS = 120_000;
+
+/**
+ * Writes an attempt. When the write fails, the gate closes and a scheduled
+ * attempt's outcome waits for the database (its slot held, so no other send
+ * starts here meanwhile) and is written then: its delivery is not sent again.
+ */
+async function writeOutcome(deps: Deps, scheduled: boolean, write: AttemptWrite): Promise<RecordedAttempt> {
+  const { record, recording } = batchesOf(deps);
+  const giveUpAt = Date.now() + RECORDING_HOLD_MS;
+  for (;;) {
+    try {
+      return await record.run(write);
+    } catch (err) {
+      recording.failed(err);
+      if (!scheduled || Date.now() > giveUpAt) throw err;
+      await recording.whenOpen();
+    }
+  }
 }
 
 /** Null when a scheduled attempt's delivery was claimed by a replay meanwhile: the attempt is stored, the new claim left alone. */
-async function recordAttempt(
+async function recordOutcome(
   deps: Deps,
   delivery: LoadedDelivery,
   trigger: Trigger,
@@ -222,6 +265,7 @@ async function recordAttempt(
     number: delivery.attempts + 1,
     trigger,
     url: delivery.endpoint.url,
+    // The request headers as stored with the attempt: sensitive values redacted.
     requestHeaders: redactHeaders(headers, delivery.endpoint.sensitiveHeaders),
     responseStatus: result.status,
     responseHeaders: result.headers,
@@ -233,7 +277,7 @@ async function recordAttempt(
     createdAt: now,
   };
   // Resolves once the attempt row and the delivery's new state are committed.
-  const updated = await batchesOf(deps.prisma).record.run({
+  const { delivery: updated, health } = await writeOutcome(deps, scheduled, {
     attempt,
     change: {
       status: next.status,
@@ -245,53 +289,44 @@ async function recordAttempt(
       lastError: result.error,
       succeededAt: result.ok ? now : null,
     },
+    failedForGood: next.status === "FAILED" && delivery.status !== "FAILED",
     // MANUAL and TEST attempts record their outcome whatever happened meanwhile.
     claimedBy: scheduled ? { replayId: delivery.replayId } : null,
   });
+  if (health) await actOnHealthChange(deps, health);
   if (!updated) {
     if (scheduled) return null;
     throw new Error(`delivery ${delivery.id} was deleted during its attempt`);
   }
-  deps.pubsub.publish("delivery-attempt", delivery.workspaceId, {
-    ...attempt,
-    event: delivery.event,
-    endpoint: delivery.endpoint,
-    delivery: updated,
-  });
-  if (trigger !== "TEST") await trackEndpointHealth(deps, delivery, result, next.gone);
-  await announceDeliveryOutcome(deps, delivery, updated);
+  await announce(deps, delivery, updated, attempt);
   return { kind: "attempted", attempt, delivery: updated, retryDelayMs: next.retryDelayMs, result };
 }
 
-/**
- * Counts consecutive failed attempts per endpoint, opens its circuit at one
- * threshold and disables it at another (or at once on 410 Gone); a success
- * closes the circuit. The conditional updates mean only one of many
- * concurrent workers disables it and announces it.
- */
-async function trackEndpointHealth(deps: Deps, delivery: LoadedDelivery, result: SendResult, gone: boolean) {
-  const { prisma } = deps;
-  const endpointId = delivery.endpointId;
-  // A success restarts the failure count as it is recorded (src/services/attemptWriter.ts).
-  if (result.ok) {
-    await closeCircuit(deps, delivery.endpoint);
-    return;
-  }
-  const counted = await batchesOf(prisma).countFailure.run(endpointId);
-  if (!counted) return;
-  if (shouldOpenCircuit(deps, counted, new Date())) await openCircuit(deps, endpointId);
-  const threshold = deps.config.delivery.endpointFailureThreshold;
-  const reason = gone
-    ? "the endpoint answered 410 Gone"
-    : threshold > 0 && counted.consecutiveFailures >= threshold
-      ? `${counted.consecutiveFailures} consecutive failed attempts`
-      : null;
-  if (!reason || !counted.enabled) return;
-  const disabled = await disableEndpoint(deps, endpointId, reason);
-  if (disabled) await publishEndpointChange(deps, disabled);
+function healthPolicy(config: Deps["config"]): HealthPolicy {
+  const { circuit, endpointFailureThreshold, endpointDisableAfterMs } = config.delivery;
+  return {
+    circuitFailureThreshold: circuit.failureThreshold,
+    circuitCooldownMs: circuit.cooldownMs,
+    disableAfterFailedDeliveries: endpointFailureThreshold,
+    disableAfterMs: endpointDisableAfterMs,
+  };
 }
 
-async function announceDeliveryOutcome(deps: Deps, before: LoadedDelivery, after: Delivery) {
+/** Tells what an attempt (or a settle without one) did: the live feed, and operational events. */
+async function announce(
+  deps: Deps,
+  before: LoadedDelivery,
+  after: Delivery,
+  attempt: DeliveryAttempt | null,
+) {
+  if (attempt) {
+    deps.pubsub.publish("delivery-attempt", before.workspaceId, {
+      ...attempt,
+      event: before.event,
+      endpoint: before.endpoint,
+      delivery: after,
+    });
+  }
   const data = {
     deliveryId: after.id,
     eventId: after.eventId,

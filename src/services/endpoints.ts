@@ -155,6 +155,9 @@ export async function createEndpoint(
   return { endpoint, secret };
 }
 
+/** The health of an endpoint nobody has seen fail. */
+const HEALTHY = { consecutiveFailures: 0, failedAttemptsInRow: 0, failingSince: null };
+
 export async function updateEndpoint(
   deps: Deps,
   workspaceId: string,
@@ -181,9 +184,9 @@ export async function updateEndpoint(
         ? { sensitiveHeaders: checkSensitiveHeaders(input.sensitiveHeaders) }
         : {}),
       // Re-enabling starts the failure count afresh; otherwise one more failure would disable it again.
-      ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0 } : {}),
+      ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, ...HEALTHY } : {}),
       ...(disabling ? { enabled: false, disabledReason: "disabled by a user", disabledAt: new Date() } : {}),
-      ...(circuitWasOpen ? { circuitOpenUntil: null, consecutiveFailures: 0 } : {}),
+      ...(circuitWasOpen ? { circuitOpenUntil: null, ...HEALTHY } : {}),
     },
   });
   // Deliveries due later than now keep their own retry jobs.

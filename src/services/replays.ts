@@ -3,7 +3,7 @@ import { type Delivery, Prisma, type Replay, type ReplayStatus } from "../db/gen
 import type { Deps } from "../deps.ts";
 import { badInput, notFound, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { JOB } from "../queue/queues.ts";
+import { JOB } from "../jobs.ts";
 import { findEndpoint } from "./endpoints.ts";
 import { deliveryIdSql } from "./eventInserts.ts";
 import { enqueueDeliveries } from "./events.ts";

@@ -2,7 +2,7 @@ import type { DeliveryAttempt, Endpoint, Prisma } from "../db/generated/client.t
 import type { Deps } from "../deps.ts";
 import { badInput, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { deliverAttempt } from "./dispatch.ts";
+import { deliverNow } from "./dispatch.ts";
 import { isKnownEventType } from "./eventTypes.ts";
 import { sampleData } from "./samples.ts";
 
@@ -52,7 +52,7 @@ export async function testEndpoint(
       },
     }),
   ]);
-  const outcome = await deliverAttempt(deps, deliveryId, { trigger: "TEST" });
+  const outcome = await deliverNow(deps, deliveryId, "TEST");
   // Test sends always run: only scheduled attempts are skipped or deferred.
   if (outcome.kind !== "attempted") throw new Error(`test send not attempted (${outcome.kind})`);
   const { result, attempt } = outcome;

@@ -10,7 +10,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { createAttemptWriter } from "../../src/services/attemptWriter.ts";
 import { createDeliveryLoader } from "../../src/services/deliveryLoader.ts";
 import { insertEventsAndDeliveries } from "../../src/services/eventInserts.ts";
-import { successWrite } from "../support/attemptWrites.ts";
+import { DEFAULT_HEALTH_POLICY, successWrite } from "../support/attemptWrites.ts";
 import { createTestDatabase } from "../support/db.ts";
 
 let dataDir: string;
@@ -44,7 +44,7 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
       });
       // The hot raw statements (publish insert, delivery loader, attempt writer) run on PGlite as on PostgreSQL.
       const loader = createDeliveryLoader(prisma);
-      const writer = createAttemptWriter(prisma);
+      const writer = createAttemptWriter(prisma, DEFAULT_HEALTH_POLICY);
       for (const n of [1, 2]) {
         const now = new Date();
         const event = {
@@ -63,7 +63,7 @@ describe("embedded PostgreSQL (PGlite)", { timeout: PGLITE_TIMEOUT_MS }, () => {
         expect(deliveryIds).toHaveLength(1);
         const delivery = await loader.run(deliveryIds[0]!);
         expect(delivery).toMatchObject({ eventId: event.id, status: "PENDING", event: { payload: { n } } });
-        const recorded = await writer.run(
+        const { delivery: recorded } = await writer.run(
           successWrite({
             id: `att_embedded_${n}`,
             workspaceId: "ws_embedded",

@@ -52,6 +52,8 @@ describe("every model round-trips through the client", () => {
       previousSecret: "whsec_old",
       previousSecretExpiresAt: at("2026-01-04T00:00:00.005Z"),
       consecutiveFailures: 7,
+      failedAttemptsInRow: 9,
+      failingSince: at("2026-01-04T12:00:00.008Z"),
       circuitOpenUntil: at("2026-01-05T00:00:00.007Z"),
       createdAt: at("2026-01-01T00:00:02.006Z"),
     };

@@ -39,7 +39,7 @@ describe("HTTP routes", () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: "ok",
-      checks: { process: "ok", database: "ok", redis: "ok" },
+      checks: { process: "ok", database: "ok", redis: "ok", sends: "ok" },
     });
   });
 

@@ -276,14 +276,16 @@ describe("live feed across api and worker processes", { timeout: 4 * OUTCOME_TIM
     await until(async () => (await processesListening("endpoint-updated", a.id)) === 1, "subscription");
     await until(async () => (await processesListening("endpoint-updated", b.id)) === 1, "B's subscription");
 
-    await a.api.ok(PublishEventDocument, { input: { type: "email.bounced", data: { to: "x@example.com" } } });
+    // Three deliveries that each fail for good (retries exhausted) reach the threshold.
+    for (const to of ["x@example.com", "y@example.com", "z@example.com"])
+      await a.api.ok(PublishEventDocument, { input: { type: "email.bounced", data: { to } } });
     await until(() => updates.data.length >= 1, "the endpoint update");
     expect(updates.errors).toEqual([]);
     expect(updates.data.map((d) => d.endpointUpdates)).toEqual([
       expect.objectContaining({
         id: endpointId,
         enabled: false,
-        disabledReason: "3 consecutive failed attempts",
+        disabledReason: "3 consecutive deliveries failed for good",
         consecutiveFailures: 3,
       }),
     ]);

@@ -70,7 +70,7 @@ describe("PostgreSQL unreachable", () => {
       expect(res.status).toBe(503);
       expect(JSON.parse(text)).toEqual({
         status: "unavailable",
-        checks: { process: "ok", database: "down", redis: "ok" },
+        checks: { process: "ok", database: "down", redis: "ok", sends: "ok" },
       });
       expect(text).not.toMatch(/127\.0\.0\.1|\d{4,5}|reach/);
       await waitFor(() => api.logs().includes("readiness check failed"), "the readiness failure in the log");

@@ -18,7 +18,7 @@ const CONCURRENCY = 2;
 /**
  * Attempts that can be in flight at once: an attempt whose receiver is silent
  * for 500 ms sets its slot aside for another, up to as many as there are
- * slots (src/queue/deliverySlots.ts), and a slow host reaches that before
+ * slots (src/backpressure/deliverySlots.ts), and a slow host reaches that before
  * the cancel.
  */
 const MAX_IN_FLIGHT = 2 * CONCURRENCY;

@@ -161,6 +161,14 @@ describe("retries, timeouts and endpoint health", () => {
       return rows.every((d) => d.status === "FAILED");
     }, "every delivery to the disabled endpoint to be FAILED");
 
+    // Every delivery that failed for good is announced, those ended by the disable too.
+    const failed = await listDeliveries(client, { endpointId });
+    const exhausted = await waitFor(async () => {
+      const { events } = await client.ok(ListEventsDocument, { filter: { types: ["delivery.exhausted"] } });
+      return events.edges.length >= failed.length ? events.edges : null;
+    }, "a delivery.exhausted notice per failed delivery");
+    expect(exhausted).toHaveLength(failed.length);
+
     // A later event reaches a healthy endpoint but is not even offered to the disabled one.
     const healthy = await endpointAnswering(() => ({ status: 200 }));
     const { publishEvent } = await client.ok(PublishEventDocument, {

@@ -138,6 +138,22 @@ describe("httpSender", () => {
     expect(result.durationMs).toBeLessThan(4_000);
   });
 
+  it("does not time out an answer that arrived while this process was stalled", async () => {
+    const timeoutMs = 300;
+    // Answers at once, then stalls the whole process (a loaded machine) past the attempt's timeout.
+    const stalling = await startReceiver((_req, _body, res) => {
+      res.writeHead(200).end("ok");
+      const until = Date.now() + timeoutMs * 3;
+      while (Date.now() < until);
+    });
+    try {
+      const result = await sender.send({ url: `${stalling.url}/`, headers, body: payload, timeoutMs });
+      expect(result).toMatchObject({ ok: true, status: 200, body: "ok" });
+    } finally {
+      await stalling.close();
+    }
+  });
+
   it("tells the caller once when a receiver is slow to answer, and not when it answers", async () => {
     let slowCalls = 0;
     const onSlow = () => {

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   type AttemptOutcome,
   computeRetryDelay,
-  isPermanentGone,
   isSuccessStatus,
   type RetryPolicy,
 } from "../../../src/delivery/retrySchedule.ts";
@@ -81,10 +80,5 @@ describe("status helpers", () => {
   it("treats only 2xx as success", () => {
     expect([200, 201, 204, 299].every(isSuccessStatus)).toBe(true);
     expect([100, 199, 300, 302, 404, 410, 500].some(isSuccessStatus)).toBe(false);
-  });
-
-  it("recognises 410 Gone as permanent", () => {
-    expect(isPermanentGone(410)).toBe(true);
-    expect(isPermanentGone(404)).toBe(false);
   });
 });

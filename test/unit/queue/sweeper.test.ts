@@ -3,7 +3,7 @@ import { loadConfig } from "../../../src/config.ts";
 import type { DeliveryStatus } from "../../../src/db/generated/client.ts";
 import type { Deps } from "../../../src/deps.ts";
 import { newId } from "../../../src/ids.ts";
-import type { JobPayloads } from "../../../src/queue/queues.ts";
+import type { JobPayloads } from "../../../src/jobs.ts";
 import { sweepDueDeliveries } from "../../../src/queue/sweeper.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../../../src/db/client.ts";
-import { type Delivery, type DeliveryAttempt, Prisma } from "../../../src/db/generated/client.ts";
+import { type DeliveryAttempt, Prisma } from "../../../src/db/generated/client.ts";
 import { newId } from "../../../src/ids.ts";
 import {
   type AttemptWrite,
   createAttemptWriter,
-  createFailureCounter,
   distinctRounds,
+  type WrittenRow,
   writeRound,
 } from "../../../src/services/attemptWriter.ts";
-import { successWrite } from "../../support/attemptWrites.ts";
+import { DEFAULT_HEALTH_POLICY, successWrite } from "../../support/attemptWrites.ts";
 import { createTestDatabase, type TestDatabase } from "../../support/db.ts";
 
 /** The batched writers against a real PostgreSQL: what they write must read back through Prisma unchanged. */
@@ -98,12 +98,13 @@ describe("attemptWriter", () => {
       lastError: attempt.error,
       succeededAt: null,
     },
+    failedForGood: false,
     claimedBy: null,
   });
 
   it("stores a scheduled attempt but leaves the delivery alone when a replay claimed it meanwhile", async () => {
     const [asLoaded, reclaimed] = [await newDelivery(), await newDelivery()];
-    const writer = createAttemptWriter(db.prisma);
+    const writer = createAttemptWriter(db.prisma, DEFAULT_HEALTH_POLICY);
     const kept = attemptOf(asLoaded, true);
     const stale = attemptOf(reclaimed, false);
     // Both were loaded belonging to no replay; a replay has claimed the second since.
@@ -114,10 +115,12 @@ describe("attemptWriter", () => {
       where: { id: reclaimed.id },
       data: { replayId: newer.id, status: "PENDING" },
     });
-    const [updated, skipped] = await Promise.all([
-      writer.run({ ...successWrite(kept), claimedBy: { replayId: null } }),
-      writer.run({ ...retry(stale, new Date()), claimedBy: { replayId: null } }),
-    ]);
+    const [updated, skipped] = (
+      await Promise.all([
+        writer.run({ ...successWrite(kept), claimedBy: { replayId: null } }),
+        writer.run({ ...retry(stale, new Date()), claimedBy: { replayId: null } }),
+      ])
+    ).map((r) => r.delivery);
     expect(updated).toMatchObject({ id: asLoaded.id, status: "SUCCEEDED", attempts: 1 });
     expect(skipped).toBeNull();
     expect(await db.prisma.delivery.findUnique({ where: { id: reclaimed.id } })).toMatchObject({
@@ -130,15 +133,14 @@ describe("attemptWriter", () => {
 
   it("writes a batch of attempts and delivery states that read back exactly", async () => {
     const [a, b] = [await newDelivery(), await newDelivery()];
-    const writer = createAttemptWriter(db.prisma);
+    const writer = createAttemptWriter(db.prisma, DEFAULT_HEALTH_POLICY);
     const okAttempt = attemptOf(a, true);
     // Text that JSON escapes comes back as it was.
     const failedAttempt = { ...attemptOf(b, false), error: 'refused: "quoted"\n\\ \u0001 ü' };
     const nextAt = new Date("2025-06-01T12:35:26.789Z");
-    const [updatedA, updatedB] = await Promise.all([
-      writer.run(successWrite(okAttempt)),
-      writer.run(retry(failedAttempt, nextAt)),
-    ]);
+    const [updatedA, updatedB] = (
+      await Promise.all([writer.run(successWrite(okAttempt)), writer.run(retry(failedAttempt, nextAt))])
+    ).map((r) => r.delivery);
 
     const stored = await db.prisma.deliveryAttempt.findMany({
       where: { id: { in: [okAttempt.id, failedAttempt.id] } },
@@ -183,7 +185,11 @@ describe("attemptWriter", () => {
           await tx.rows<{ value: string }>(Prisma.sql`SELECT current_setting('synchronous_commit') AS value`)
         )[0]!.value;
       expect(await setting()).toBe("on");
-      await writeRound((query) => tx.rows<Delivery>(query), [successWrite(attemptOf(d, true))]);
+      await writeRound(
+        (query) => tx.rows<WrittenRow>(query),
+        [successWrite(attemptOf(d, true))],
+        DEFAULT_HEALTH_POLICY,
+      );
       return setting();
     });
     expect(settingAfterWrite).toBe("off");
@@ -194,7 +200,7 @@ describe("attemptWriter", () => {
 
   it("counts two attempts of one delivery in one batch twice", async () => {
     const d = await newDelivery();
-    const writer = createAttemptWriter(db.prisma);
+    const writer = createAttemptWriter(db.prisma, DEFAULT_HEALTH_POLICY);
     const first = attemptOf(d, false);
     const second = attemptOf(d, true, new Date("2025-06-01T12:40:00.000Z"));
     await Promise.all([writer.run(retry(first, new Date())), writer.run(successWrite(second))]);
@@ -206,8 +212,11 @@ describe("attemptWriter", () => {
 
   it("restarts the endpoint's failure count with a success, not with a failure or a test send", async () => {
     const failuresAfter = async (write: AttemptWrite) => {
-      await db.prisma.endpoint.update({ where: { id: endpointId }, data: { consecutiveFailures: 4 } });
-      await createAttemptWriter(db.prisma).run(write);
+      await db.prisma.endpoint.update({
+        where: { id: endpointId },
+        data: { consecutiveFailures: 4, failedAttemptsInRow: 0, failingSince: null, circuitOpenUntil: null },
+      });
+      await createAttemptWriter(db.prisma, DEFAULT_HEALTH_POLICY).run(write);
       return (await db.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } })).consecutiveFailures;
     };
     const testSend = successWrite(attemptOf(await newDelivery(), true));
@@ -220,7 +229,7 @@ describe("attemptWriter", () => {
   it("fails only the attempt whose delivery is gone; the rest of its batch is written", async () => {
     const [kept, deleted] = [await newDelivery(), await newDelivery()];
     await db.prisma.delivery.delete({ where: { id: deleted.id } });
-    const writer = createAttemptWriter(db.prisma);
+    const writer = createAttemptWriter(db.prisma, DEFAULT_HEALTH_POLICY);
     const keptAttempt = attemptOf(kept, true);
     const outcomes = await Promise.allSettled([
       writer.run(successWrite(keptAttempt)),
@@ -232,23 +241,110 @@ describe("attemptWriter", () => {
     );
   });
 
-  it("adds up failures per endpoint in one batch and answers each caller with the total", async () => {
-    const counter = createFailureCounter(db.prisma);
-    await db.prisma.endpoint.update({ where: { id: endpointId }, data: { consecutiveFailures: 5 } });
-    const results = await Promise.all([
-      counter.run(endpointId),
-      counter.run(endpointId),
-      counter.run(endpointId),
-      counter.run("ep_missing"),
-    ]);
-    expect(results).toEqual([
-      { id: endpointId, consecutiveFailures: 8, enabled: true, circuitOpenUntil: null },
-      { id: endpointId, consecutiveFailures: 8, enabled: true, circuitOpenUntil: null },
-      { id: endpointId, consecutiveFailures: 8, enabled: true, circuitOpenUntil: null },
-      null,
-    ]);
-    const stored = await db.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } });
-    expect(stored.consecutiveFailures).toBe(8);
+  describe("endpoint health, decided as attempts are recorded", () => {
+    const policy = { ...DEFAULT_HEALTH_POLICY, circuitFailureThreshold: 3, disableAfterFailedDeliveries: 2 };
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const healthy = {
+      consecutiveFailures: 0,
+      failedAttemptsInRow: 0,
+      failingSince: null,
+      circuitOpenUntil: null,
+    };
+
+    async function freshEndpoint(data: Prisma.EndpointUpdateInput = {}) {
+      const id = newId("endpoint");
+      await db.prisma.endpoint.create({
+        data: { id, workspaceId, url: "https://example.com/h", eventTypes: ["*"], secret: "whsec_x" },
+      });
+      await db.prisma.endpoint.update({ where: { id }, data });
+      return id;
+    }
+    async function write(endpoint: string, outcomes: ("ok" | "fail" | "exhausted" | "gone")[], from = 0) {
+      const writes: AttemptWrite[] = [];
+      for (const [i, outcome] of outcomes.entries()) {
+        const d = await newDelivery();
+        await db.prisma.delivery.update({ where: { id: d.id }, data: { endpointId: endpoint } });
+        const attempt = { ...attemptOf(d, outcome === "ok", at(from + i)), endpointId: endpoint };
+        if (outcome === "gone") attempt.responseStatus = 410;
+        const w = outcome === "ok" ? successWrite(attempt) : retry(attempt, new Date());
+        w.failedForGood = outcome === "exhausted" || outcome === "gone";
+        writes.push(w);
+      }
+      const writer = createAttemptWriter(db.prisma, policy);
+      return Promise.all(writes.map((w) => writer.run(w)));
+    }
+    const stored = (id: string) => db.prisma.endpoint.findUniqueOrThrow({ where: { id } });
+
+    // Each row: attempts in record order (one batch) → the endpoint's health after them.
+    const cases: [string, ("ok" | "fail" | "exhausted" | "gone")[], Record<string, unknown>][] = [
+      ["failures after a success count from it", ["fail", "fail", "ok", "fail"], { failedAttemptsInRow: 1 }],
+      ["a success last restarts every count", ["fail", "exhausted", "ok"], healthy],
+      ["a retry that fails is not a failed delivery", ["fail", "fail"], { consecutiveFailures: 0 }],
+      [
+        "failed deliveries count in a row",
+        ["exhausted", "exhausted"],
+        { consecutiveFailures: 2, enabled: false },
+      ],
+      [
+        "410 Gone disables at once",
+        ["gone"],
+        { enabled: false, disabledReason: "the endpoint answered 410 Gone" },
+      ],
+    ];
+    for (const [name, outcomes, expected] of cases) {
+      it(name, async () => {
+        const id = await freshEndpoint();
+        await write(id, outcomes);
+        expect(await stored(id)).toMatchObject(expected);
+      });
+    }
+
+    it("opens the circuit once at the threshold and hands the change to one write", async () => {
+      const id = await freshEndpoint();
+      const recorded = await write(id, ["fail", "fail", "fail", "fail"], 10);
+      const changes = recorded.map((r) => r.health).filter((h) => h !== null);
+      expect(changes).toEqual([
+        {
+          endpointId: id,
+          circuitOpenedUntil: new Date(at(13).getTime() + policy.circuitCooldownMs),
+          circuitClosedFrom: null,
+          disabledReason: null,
+          failedAttemptsInRow: 4,
+          consecutiveFailures: 0,
+        },
+      ]);
+      // A later success closes it, once, saying until when it was open.
+      const [closing] = await write(id, ["ok"], 20);
+      expect(closing!.health).toMatchObject({ circuitClosedFrom: changes[0]!.circuitOpenedUntil });
+      expect(await stored(id)).toMatchObject(healthy);
+    });
+
+    it("adds concurrent batches in the order they commit, never more than were recorded", async () => {
+      const id = await freshEndpoint();
+      await Promise.all([write(id, ["fail", "fail"]), write(id, ["fail"]), write(id, ["fail", "fail"])]);
+      expect(await stored(id)).toMatchObject({ failedAttemptsInRow: 5 });
+      await Promise.all([write(id, ["ok"]), write(id, ["ok", "fail"])]);
+      expect((await stored(id)).failedAttemptsInRow).toBeLessThanOrEqual(1);
+    });
+
+    it("disables an endpoint that has failed with no success for ENDPOINT_DISABLE_AFTER", async () => {
+      const id = await freshEndpoint({ failedAttemptsInRow: 1, failingSince: at(0) });
+      const writer = createAttemptWriter(db.prisma, { ...policy, disableAfterMs: 60_000 });
+      const d = await newDelivery();
+      await db.prisma.delivery.update({ where: { id: d.id }, data: { endpointId: id } });
+      const attempt = { ...attemptOf(d, false, at(61)), endpointId: id };
+      const { health } = await writer.run(retry(attempt, new Date()));
+      expect(health?.disabledReason).toBe("no successful attempt for 1 minute while failing");
+      expect(await stored(id)).toMatchObject({ enabled: false, failingSince: at(0) });
+    });
+
+    it("leaves test sends out of the endpoint's health", async () => {
+      const id = await freshEndpoint();
+      const d = await newDelivery();
+      const attempt = { ...attemptOf(d, false), endpointId: id, trigger: "TEST" as const };
+      await createAttemptWriter(db.prisma, policy).run(retry(attempt, new Date()));
+      expect(await stored(id)).toMatchObject(healthy);
+    });
   });
 });
 

@@ -8,7 +8,7 @@
  * Otherwise a few endpoints that hang would hold every slot until their
  * timeouts (an origin has up to OUTBOUND_CONNECTIONS_PER_ORIGIN attempts in
  * flight, eight before it first answers, before its further deliveries wait
- * in line, src/queue/originLines.ts).
+ * in line, src/backpressure/originLines.ts).
  *
  * It also knows which deliveries are in flight here, so a delivery is never
  * sent twice at once by one process (a sweeper's job for a delivery whose

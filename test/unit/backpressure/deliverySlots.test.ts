@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createDeliverySlots, type Slot } from "../../../src/queue/deliverySlots.ts";
+import { createDeliverySlots, type Slot } from "../../../src/backpressure/deliverySlots.ts";
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

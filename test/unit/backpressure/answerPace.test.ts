@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { msPerAnswer, recordAnswer, startPace } from "../../../src/delivery/answerPace.ts";
+import { msPerAnswer, recordAnswer, startPace } from "../../../src/backpressure/answerPace.ts";
 
 describe("answerPace", () => {
   it("measures its first window from the first answer, not from the opening of its connections", () => {

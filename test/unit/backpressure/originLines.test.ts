@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createOriginLines } from "../../../src/queue/originLines.ts";
+import { createOriginLines } from "../../../src/backpressure/originLines.ts";
 
 const SLOW = "http://slow.test:8080";
 const FAST = "http://fast.test:8080";
