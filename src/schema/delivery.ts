@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
 import { eventBody } from "../delivery/payload.ts";
-import { replayDelivery } from "../services/replayDelivery.ts";
 import { checkNames } from "../services/inputBounds.ts";
+import { replayDelivery } from "../services/replayDelivery.ts";
 import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
 import { EndpointRef } from "./endpoint.ts";
 import { EventRef } from "./event.ts";
