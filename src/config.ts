@@ -118,6 +118,8 @@ const envSchema = z.object({
   RESPONSE_BODY_LIMIT_BYTES: intWith(4_096),
   /** Largest accepted GraphQL request body; larger ones get 413 REQUEST_ENTITY_TOO_LARGE. */
   REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
+  /** Largest accepted inbound provider webhook (POST /inbound/<sourceId>); larger ones get 413. */
+  INBOUND_BODY_LIMIT_BYTES: intWith(5_000_000, 1),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
   /** Deepest selection one GraphQL operation may make (introspection aside). */
@@ -201,6 +203,7 @@ export type Config = Readonly<{
     workerPort: number;
     publicUrl: string | undefined;
     requestBodyLimitBytes: number;
+    inboundBodyLimitBytes: number;
   };
   auth: {
     jwtSecret: string | undefined;
@@ -261,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workerPort: e.WORKER_PORT,
       publicUrl: e.PUBLIC_URL,
       requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
+      inboundBodyLimitBytes: e.INBOUND_BODY_LIMIT_BYTES,
     },
     auth: {
       jwtSecret: e.JWT_SECRET,

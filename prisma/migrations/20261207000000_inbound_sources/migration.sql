@@ -22,13 +22,13 @@ CREATE TABLE "InboundMessage" (
     "reason" TEXT,
     "eventIds" TEXT[],
     "body" TEXT NOT NULL,
-    "receivedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
     CONSTRAINT "InboundMessage_pkey" PRIMARY KEY ("id")
 );
 
 CREATE INDEX "InboundSource_workspaceId_id_idx" ON "InboundSource"("workspaceId", "id" DESC);
-CREATE INDEX "InboundMessage_sourceId_id_idx" ON "InboundMessage"("sourceId", "id" DESC);
+CREATE INDEX "InboundMessage_sourceId_createdAt_id_idx" ON "InboundMessage"("sourceId", "createdAt" DESC, "id" DESC);
 CREATE INDEX "InboundMessage_workspaceId_idx" ON "InboundMessage"("workspaceId");
 
 ALTER TABLE "InboundSource" ADD CONSTRAINT "InboundSource_workspaceId_fkey" FOREIGN KEY ("workspaceId") REFERENCES "Workspace"("id") ON DELETE CASCADE ON UPDATE CASCADE;
