@@ -135,7 +135,7 @@ export const mailgunDeliveredEventData = {
 export const postmarkBounce = {
   RecordType: "Bounce",
   MessageStream: "outbound",
-  ID: 4323372036854775807,
+  ID: 4323372036854775,
   Type: "HardBounce",
   TypeCode: 1,
   Name: "Hard bounce",
