@@ -30,6 +30,7 @@ CREATE TABLE "InboundMessage" (
 CREATE INDEX "InboundSource_workspaceId_id_idx" ON "InboundSource"("workspaceId", "id" DESC);
 CREATE INDEX "InboundMessage_sourceId_createdAt_id_idx" ON "InboundMessage"("sourceId", "createdAt" DESC, "id" DESC);
 CREATE INDEX "InboundMessage_workspaceId_idx" ON "InboundMessage"("workspaceId");
+CREATE INDEX "InboundMessage_createdAt_idx" ON "InboundMessage"("createdAt");
 
 ALTER TABLE "InboundSource" ADD CONSTRAINT "InboundSource_workspaceId_fkey" FOREIGN KEY ("workspaceId") REFERENCES "Workspace"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "InboundMessage" ADD CONSTRAINT "InboundMessage_workspaceId_fkey" FOREIGN KEY ("workspaceId") REFERENCES "Workspace"("id") ON DELETE CASCADE ON UPDATE CASCADE;
