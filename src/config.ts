@@ -91,6 +91,8 @@ const envSchema = z.object({
   RATE_LIMIT_OUTBOUND_PER_MINUTE: intWith(60),
   /** Requests with a bad API key or token per minute and client address; past it, that address is refused. 0: no limit. */
   RATE_LIMIT_FAILED_AUTH_PER_MINUTE: intWith(30),
+  /** Requests to one inbound source (POST /inbound/<id>) per minute; past it, 429. 0: no limit. */
+  RATE_LIMIT_INBOUND_PER_MINUTE: intWith(6_000),
   /** How often an api process writes the lastUsedAt of the keys it saw. */
   API_KEY_LAST_USED_FLUSH_MS: intWith(30_000, 10),
   /** On first start with no workspace, create one and print its API key. */
@@ -213,7 +215,12 @@ export type Config = Readonly<{
     bootstrapWorkspace: boolean;
     lastUsedFlushMs: number;
   };
-  rateLimits: { requestsPerMinute: number; outboundPerMinute: number; failedAuthPerMinute: number };
+  rateLimits: {
+    requestsPerMinute: number;
+    outboundPerMinute: number;
+    failedAuthPerMinute: number;
+    inboundPerMinute: number;
+  };
   graphql: {
     maxDepth: number;
     maxAliases: number;
@@ -278,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       outboundPerMinute: e.RATE_LIMIT_OUTBOUND_PER_MINUTE,
       failedAuthPerMinute: e.RATE_LIMIT_FAILED_AUTH_PER_MINUTE,
+      inboundPerMinute: e.RATE_LIMIT_INBOUND_PER_MINUTE,
     },
     graphql: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,

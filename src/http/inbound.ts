@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Deps } from "../deps.ts";
+import { AppError, ErrorCode } from "../errors.ts";
 import { findSourceForInbound, logInbound, receiveInbound } from "../inbound/receive.ts";
 import type { InboundRequest } from "../inbound/types.ts";
 
@@ -38,10 +39,25 @@ function headersOf(req: IncomingMessage): InboundRequest["headers"] {
   );
 }
 
+/** Counts the request against its source's limit; the refusal when it is over. */
+async function rateLimitRefusal(
+  deps: Deps,
+  sourceId: string,
+): Promise<{ message: string; retryAfterSeconds: number } | null> {
+  try {
+    await deps.rateLimits.inbound(sourceId);
+    return null;
+  } catch (err) {
+    if (!(err instanceof AppError) || err.extensions.code !== ErrorCode.RATE_LIMITED) throw err;
+    return { message: err.message, retryAfterSeconds: Number(err.extensions.retryAfterSeconds) };
+  }
+}
+
 /**
  * POST /inbound/<sourceId>: a provider's webhook. Answers 200 once its events
- * are stored, 401 for a bad signature, 413 for a body over the limit, 404 for
- * an unknown source; every request to a known source is logged.
+ * are stored, 401 for a bad signature, 413 for a body over the limit, 429 past
+ * the source's rate limit, 404 for an unknown source; every request to a
+ * known source that is read is logged.
  */
 export async function serveInbound(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const sourceId = (req.url ?? "").split("?")[0]!.slice(INBOUND_PATH.length);
@@ -53,6 +69,12 @@ export async function serveInbound(deps: Deps, req: IncomingMessage, res: Server
   if (!source) {
     req.resume();
     return answer(res, 404, { error: "no such inbound source" });
+  }
+  const refusal = await rateLimitRefusal(deps, source.id);
+  if (refusal) {
+    req.resume();
+    res.setHeader("retry-after", String(refusal.retryAfterSeconds));
+    return answer(res, 429, { error: refusal.message });
   }
   const limit = deps.config.http.inboundBodyLimitBytes;
   const declared = Number(req.headers["content-length"] ?? 0);

@@ -33,6 +33,8 @@ import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
 const INBOUND_BODY_LIMIT_BYTES = 64 * 1024;
+/** Above what any one test posts to a source, but for the test of the limit. */
+const INBOUND_PER_MINUTE = 12;
 const tenMinutesAgo = () => new Date(Date.now() - 600_000);
 
 type Delivered = { id: string; type: string; data: Record<string, unknown> };
@@ -46,7 +48,12 @@ describe("inbound provider webhooks", () => {
   let workspaceId: string;
 
   beforeAll(async () => {
-    hp = await startTestHookpost({ env: { INBOUND_BODY_LIMIT_BYTES: String(INBOUND_BODY_LIMIT_BYTES) } });
+    hp = await startTestHookpost({
+      env: {
+        INBOUND_BODY_LIMIT_BYTES: String(INBOUND_BODY_LIMIT_BYTES),
+        RATE_LIMIT_INBOUND_PER_MINUTE: String(INBOUND_PER_MINUTE),
+      },
+    });
     base = hp.url.replace(/\/graphql$/, "");
     receiver = await startReceiver();
   });
@@ -254,6 +261,20 @@ describe("inbound provider webhooks", () => {
     expect((await post("isrc_nope", "{}", {})).status).toBe(404);
     const [entry] = await log(id);
     expect(entry).toMatchObject({ status: "REJECTED", reason: expect.stringMatching(/limit/) });
+  });
+
+  it("limits requests per source: past the limit 429 with Retry-After, other sources unaffected", async () => {
+    const busy = await source({ provider: "GENERIC", name: "busy", verification: { secret: "s" } });
+    const quiet = await source({ provider: "GENERIC", name: "quiet", verification: { secret: "s" } });
+    const body = JSON.stringify(genericBounce);
+    const statuses: number[] = [];
+    for (let i = 0; i <= INBOUND_PER_MINUTE; i++)
+      statuses.push((await post(busy.id, body, genericHeaders(body, "s"))).status);
+    expect(statuses.slice(0, INBOUND_PER_MINUTE).every((s) => s === 200)).toBe(true);
+    expect(statuses[INBOUND_PER_MINUTE]).toBe(429);
+    const res = await fetch(`${base}/inbound/${busy.id}`, { method: "POST", body });
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await post(quiet.id, body, genericHeaders(body, "s"))).status).toBe(200);
   });
 
   it("keeps sources to their workspace, never returns credentials, and checks them per provider", async () => {
