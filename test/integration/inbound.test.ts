@@ -1,5 +1,6 @@
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { issueApiKey } from "../../src/services/apiKeys.ts";
 import {
   CreateEndpointDocument,
   CreateInboundSourceDocument,
@@ -277,13 +278,21 @@ describe("inbound provider webhooks", () => {
     expect((await post(quiet.id, body, genericHeaders(body, "s"))).status).toBe(200);
   });
 
-  it("keeps sources to their workspace, never returns credentials, and checks them per provider", async () => {
+  it("keeps sources to their workspace and to ADMIN keys, never returns credentials, and checks them per provider", async () => {
     const { id } = await source({ provider: "GENERIC", name: "mine", verification: { secret: "s" } });
     const other = (await hp.newWorkspace("other")).client;
     expect((await other.ok(InboundSourceDocument, { id })).inboundSource).toBeNull();
     expect((await other.ok(InboundSourcesDocument)).inboundSources).toEqual([]);
     expect((await other.ok(InboundMessagesDocument, { sourceId: id })).inboundMessages.edges).toEqual([]);
     expect((await other.fails(DeleteInboundSourceDocument, { id })).code).toBe("NOT_FOUND");
+
+    const { key } = await issueApiKey(hp.db.prisma, workspaceId, { name: "dashboard", scopes: ["READ"] });
+    const reader = hp.client(`Bearer ${key}`);
+    expect((await reader.ok(InboundSourcesDocument)).inboundSources.map((s) => s.id)).toEqual([id]);
+    const readerCreates = await reader.fails(CreateInboundSourceDocument, {
+      input: { provider: "GENERIC", name: "x", verification: { secret: "s" } },
+    });
+    expect(readerCreates.code).toBe("FORBIDDEN");
 
     const raw = await client.execute(InboundSourcesDocument);
     expect(JSON.stringify(raw)).not.toContain('"s"');
