@@ -104,6 +104,8 @@ const envSchema = z.object({
   RATE_LIMIT_OUTBOUND_PER_MINUTE: intWith(60),
   /** Requests with a bad API key or token per minute and client address; past it, that address is refused. 0: no limit. */
   RATE_LIMIT_FAILED_AUTH_PER_MINUTE: intWith(30),
+  /** Requests to one inbound source (POST /inbound/<id>) per minute; past it, 429. 0: no limit. */
+  RATE_LIMIT_INBOUND_PER_MINUTE: intWith(6_000),
   /** How often an api process writes the lastUsedAt of the keys it saw. */
   API_KEY_LAST_USED_FLUSH_MS: intWith(30_000, 10),
   /** On first start with no workspace, create one and print its API key. */
@@ -133,6 +135,8 @@ const envSchema = z.object({
   RESPONSE_BODY_LIMIT_BYTES: intWith(4_096),
   /** Largest accepted GraphQL request body; larger ones get 413 REQUEST_ENTITY_TOO_LARGE. */
   REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
+  /** Largest accepted inbound provider webhook (POST /inbound/<sourceId>); larger ones get 413. */
+  INBOUND_BODY_LIMIT_BYTES: intWith(5_000_000, 1),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
   /** Deepest selection one GraphQL operation may make (introspection aside). */
@@ -216,6 +220,7 @@ export type Config = Readonly<{
     workerPort: number;
     publicUrl: string | undefined;
     requestBodyLimitBytes: number;
+    inboundBodyLimitBytes: number;
   };
   auth: {
     jwtSecret: string | undefined;
@@ -225,7 +230,12 @@ export type Config = Readonly<{
     bootstrapWorkspace: boolean;
     lastUsedFlushMs: number;
   };
-  rateLimits: { requestsPerMinute: number; outboundPerMinute: number; failedAuthPerMinute: number };
+  rateLimits: {
+    requestsPerMinute: number;
+    outboundPerMinute: number;
+    failedAuthPerMinute: number;
+    inboundPerMinute: number;
+  };
   graphql: {
     maxDepth: number;
     maxAliases: number;
@@ -277,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workerPort: e.WORKER_PORT,
       publicUrl: e.PUBLIC_URL,
       requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
+      inboundBodyLimitBytes: e.INBOUND_BODY_LIMIT_BYTES,
     },
     auth: {
       jwtSecret: e.JWT_SECRET,
@@ -290,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE,
       outboundPerMinute: e.RATE_LIMIT_OUTBOUND_PER_MINUTE,
       failedAuthPerMinute: e.RATE_LIMIT_FAILED_AUTH_PER_MINUTE,
+      inboundPerMinute: e.RATE_LIMIT_INBOUND_PER_MINUTE,
     },
     graphql: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,

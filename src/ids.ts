@@ -15,6 +15,8 @@ export const ID_PREFIX = {
   delivery: "dlv",
   attempt: "att",
   replay: "rpl",
+  inboundSource: "isrc",
+  inboundMessage: "imsg",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

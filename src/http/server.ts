@@ -11,6 +11,7 @@ import type { Authenticate } from "../services/auth.ts";
 import { useRequestBodyLimit } from "./bodyLimit.ts";
 import { maskErrorFor } from "./errorMasking.ts";
 import { healthRoutes, type Probe, serveRoute } from "./health.ts";
+import { INBOUND_PATH, serveInbound } from "./inbound.ts";
 import { useInputChecks } from "./inputChecks.ts";
 import { listen } from "./listen.ts";
 import { useOperationLimits } from "./operationLimits.ts";
@@ -69,6 +70,14 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
   const eventStreams = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     if (serveRoute(routes, req, res)) return;
+    if (req.url?.startsWith(INBOUND_PATH)) {
+      serveInbound(deps, req, res).catch((err: Error) => {
+        deps.logger.error({ err }, "inbound request failed");
+        if (!res.headersSent) res.writeHead(503, { "retry-after": "5" });
+        res.end();
+      });
+      return;
+    }
     if (wantsEventStream(req)) {
       eventStreams.add(res);
       res.once("close", () => eventStreams.delete(res));

@@ -6,6 +6,7 @@ import "./replay.ts";
 import "./eventType.ts";
 import "./live.ts";
 import "./apiKey.ts";
+import "./inbound.ts";
 import { builder } from "./builder.ts";
 
 export const schema = builder.toSchema();

@@ -18,6 +18,8 @@ export type RateLimits = {
   outbound(caller: Caller): Promise<void>;
   /** Counts a bad credential from `address`; throws RATE_LIMITED past the limit. */
   failedAuth(address: string): Promise<void>;
+  /** Counts one request to an inbound source; throws RATE_LIMITED past the source's limit. */
+  inbound(sourceId: string): Promise<void>;
   /** Throws RATE_LIMITED while `address` is refused for failing too often, valid credential or not. */
   refuseIfBlocked(address: string): void;
 };
@@ -73,6 +75,7 @@ export function createRateLimits(
   const limits = config.rateLimits;
   const requests = limiter("requests", limits.requestsPerMinute, "requests for this API key");
   const outbound = limiter("outbound", limits.outboundPerMinute, "test sends and replays for this API key");
+  const inbound = limiter("inbound", limits.inboundPerMinute, "requests to this inbound source");
   const failedAuth = limiter(
     "failed-auth",
     limits.failedAuthPerMinute,
@@ -82,6 +85,7 @@ export function createRateLimits(
   return {
     request: (caller) => requests(callerKey(caller)),
     outbound: (caller) => outbound(callerKey(caller)),
+    inbound,
     failedAuth,
     refuseIfBlocked(address) {
       const until = refusedUntil.get(address);

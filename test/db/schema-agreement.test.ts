@@ -171,6 +171,34 @@ describe("every model round-trips through the client", () => {
     expect(delivery).toMatchObject({ status: "PENDING", trigger: "SCHEDULED", attempts: 0, replayId: null });
   });
 
+  it("round-trips an inbound source and its log; deleting the source removes its log", async () => {
+    const { prisma } = t;
+    await prisma.workspace.create({ data: { id: "ws_in", name: "Inbound" } });
+    const source = {
+      id: "isrc_1",
+      workspaceId: "ws_in",
+      provider: $Enums.InboundProvider.SENDGRID,
+      name: "sendgrid",
+      stream: "marketing",
+      verification: { publicKey: "MFkw" },
+      createdAt: at("2026-01-03T00:00:00.001Z"),
+    };
+    expect(await prisma.inboundSource.create({ data: source })).toEqual(source);
+    const message = {
+      id: "imsg_1",
+      workspaceId: "ws_in",
+      sourceId: "isrc_1",
+      status: $Enums.InboundMessageStatus.REJECTED,
+      reason: "signature mismatch",
+      eventIds: ["evt_a", "evt_b"],
+      body: "[]",
+      createdAt: at("2026-01-03T00:00:01.002Z"),
+    };
+    expect(await prisma.inboundMessage.create({ data: message })).toEqual(message);
+    await prisma.inboundSource.delete({ where: { id: "isrc_1" } });
+    expect(await prisma.inboundMessage.count({ where: { workspaceId: "ws_in" } })).toBe(0);
+  });
+
   it("rejects a second event with the same idempotency key in a workspace, but not across workspaces", async () => {
     const { prisma } = t;
     await prisma.workspace.create({ data: { id: "ws_u", name: "U" } });

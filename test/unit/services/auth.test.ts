@@ -12,6 +12,7 @@ const SECRET = "unit-jwt-secret-0123456789abcdef";
 const noLimits: RateLimits = {
   request: async () => {},
   outbound: async () => {},
+  inbound: async () => {},
   failedAuth: async () => {},
   refuseIfBlocked: () => {},
 };
