@@ -1,8 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
 import type { Role } from "./main.ts";
+import { StartupError } from "./startupError.ts";
 
 const USAGE = `Usage: hookpost <command>
 
@@ -28,16 +27,27 @@ function limitHeapGrowth(percent: number): void {
   gc();
 }
 
+const ROLES: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
+const COMMANDS = new Set([...Object.keys(ROLES), "migrate", "workspace"]);
+
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
   if (command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (!COMMANDS.has(command)) {
+    process.stderr.write(`unknown command: ${command}\n\n${USAGE}\n`);
+    return 2;
+  }
+  // Loaded after the checks above, so `help` and a mistyped command answer at once.
+  const [{ loadConfig }, { createLogger }] = await Promise.all([
+    import("./config.ts"),
+    import("./logger.ts"),
+  ]);
   const config = loadConfig();
   const logger = createLogger(config);
-  const roles: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
-  const startRoles = roles[command];
+  const startRoles = ROLES[command];
   if (startRoles) {
     // Loaded only for the commands that need them, so `help` and bad settings answer at once.
     const { startHookpost, stopOnSignals } = await import("./main.ts");
@@ -48,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "migrate") {
     const { openDatabase } = await import("./db/database.ts");
-    const db = await openDatabase(config, (msg) => logger.info(msg));
+    const db = await openDatabase(config, (msg) => logger.info(msg), { joinRunning: true });
     await db.close();
     return 0;
   }
@@ -57,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
       import("./db/database.ts"),
       import("./services/workspaces.ts"),
     ]);
-    const db = await openDatabase(config, (msg) => logger.debug(msg));
+    // Beside a running `hookpost start` on the embedded database, through that process's server.
+    const db = await openDatabase(config, (msg) => logger.debug(msg), { joinRunning: true });
     try {
       const { workspaceId, apiKey } = await createWorkspace(db.prisma, rest.slice(1).join(" "));
       process.stdout.write(
@@ -76,8 +87,9 @@ main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
-  (err) => {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack}\n`);
+  (err: Error) => {
+    // What the operator can fix is said in its own words; anything else keeps its stack for a bug report.
+    process.stderr.write(`${err instanceof StartupError ? `hookpost: ${err.message}` : err.stack}\n`);
     process.exit(1);
   },
 );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { StartupError } from "./startupError.ts";
 
 /**
  * Every Hookpost setting, its default and its environment variable. Parsed once
@@ -197,7 +198,7 @@ export type Config = Readonly<{
   retention: { days: number; intervalMs: number };
 }>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartupError {}
 
 /** Builds the config from an environment (process.env by default). Throws ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

@@ -7,6 +7,7 @@ import type { Logger } from "./logger.ts";
 import { createLivePubSub } from "./pubsub/pubsub.ts";
 import { createQueues } from "./queue/queues.ts";
 import { createRedis, waitForRedis } from "./redis.ts";
+import { StartupError } from "./startupError.ts";
 
 export type Runtime = { deps: Deps; redisPing(): Promise<unknown>; close(): Promise<void> };
 
@@ -25,7 +26,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   } catch (err) {
     await database.close();
     for (const c of [producer, publisher, subscriber]) c.disconnect();
-    throw new Error(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
+    throw new StartupError(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
   }
   const queues = createQueues(config, producer);
   const sender = createHttpSender({
