@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     stdio: ["ignore", "inherit", "inherit"],
   });
   const stop = async () => {
-    if (server.exitCode === null) {
+    if (server.exitCode === null && server.signalCode === null) {
       const exited = new Promise((resolve) => server.once("exit", resolve));
       server.kill("SIGTERM");
       await exited;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
         () => false,
       ))
     ) {
-      if (server.exitCode !== null) throw new Error(`hookpost start exited with ${server.exitCode}`);
+      if (server.exitCode !== null || server.signalCode !== null) throw new Error("hookpost start exited");
       await sleep(500);
     }
     process.stdout.write(`ready after ${elapsed(started)}\n`);

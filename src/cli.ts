@@ -49,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config);
   const startRoles = ROLES[command];
   if (startRoles) {
+    // Said at once: loading the app and preparing the database can take a while on a busy machine.
+    logger.info({ roles: startRoles }, "starting Hookpost…");
     // Loaded only for the commands that need them, so `help` and bad settings answer at once.
     const { startHookpost, stopOnSignals } = await import("./main.ts");
     if (config.heapGrowingPercent > 0) limitHeapGrowth(config.heapGrowingPercent);

@@ -105,7 +105,8 @@ describe("`hookpost start` on the embedded database, with the CLI beside it", ()
     });
     await waitFor(
       async () => {
-        if (server.exitCode !== null) throw new Error(`hookpost start exited:\n${output}`);
+        if (server.exitCode !== null || server.signalCode !== null)
+          throw new Error(`hookpost start exited:\n${output}`);
         const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
         await res?.body?.cancel();
         return res?.status === 200;
