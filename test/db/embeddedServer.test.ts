@@ -20,7 +20,7 @@ describe("the embedded database's server, with several clients", { timeout: TIME
   beforeAll(async () => {
     db = await PGlite.create();
     server = await serveEmbeddedDatabase(db, "127.0.0.1");
-  });
+  }, TIMEOUT_MS);
   afterAll(async () => {
     await server?.stop();
     await db?.close();

@@ -79,6 +79,15 @@ describe("the CLI's answers", { timeout: 120_000 }, () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+
+  it("a database it cannot reach is said in one line", async () => {
+    const url = `postgresql://postgres@127.0.0.1:${await freePort()}/nowhere`;
+    const run = await hookpost(["workspace", "create", "acme"], { DATABASE_URL: url, LOG_LEVEL: "silent" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^hookpost: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/nowhere: .*ECONNREFUSED.*\n$/,
+    );
+  });
 });
 
 describe("`hookpost start` on the embedded database, with the CLI beside it", () => {
