@@ -1,15 +1,13 @@
 import { createServer, type Socket } from "node:net";
 import type { PGlite } from "@electric-sql/pglite";
 import {
-  CANCEL_REQUEST,
   closedStatement,
+  controlMessage,
   createFrameReader,
   createReplyReader,
-  isEncryptionRequest,
-  isTerminate,
+  type Frame,
   parsedStatement,
   SYNC,
-  untypedCode,
   withNamesPrefixed,
 } from "./wireProtocol.ts";
 
@@ -62,16 +60,13 @@ export async function serveEmbeddedDatabase(db: PGlite, host: string): Promise<E
       );
     };
 
-    const handle = async (frame: Buffer) => {
-      if (isEncryptionRequest(frame)) {
-        socket.write("N");
-        return;
-      }
-      if (untypedCode(frame) === CANCEL_REQUEST || isTerminate(frame)) {
-        socket.end();
-        return;
-      }
-      const message = withNamesPrefixed(frame, prefix);
+    const handle = async (frame: Frame) => {
+      const control = controlMessage(frame);
+      // No TLS here; a cancel request (PGlite cannot interrupt a query) or Terminate ends the connection.
+      if (control === "encryption") socket.write("N");
+      if (control === "end") socket.end();
+      if (control) return;
+      const message = frame.untyped ? frame.bytes : withNamesPrefixed(frame.bytes, prefix);
       if (!holding) await turns.acquire(id);
       holding = true;
       // Gone while it waited: what it sent no longer matters, and cleanUp ends its turn.
@@ -93,8 +88,10 @@ export async function serveEmbeddedDatabase(db: PGlite, host: string): Promise<E
       try {
         if (holding) await db.runExclusive(() => db.execProtocolRaw(SYNC));
         if (db.isInTransaction()) await db.exec("ROLLBACK");
-        const names = [...statements].map((name) => `DEALLOCATE "${name.replaceAll('"', '""')}";`);
-        if (names.length > 0) await db.exec(names.join("\n"));
+        for (const name of statements) {
+          // One at a time: a statement the client dropped itself in SQL must not keep the others.
+          await db.exec(`DEALLOCATE "${name.replaceAll('"', '""')}"`).catch(() => {});
+        }
       } finally {
         turns.release(id);
       }

@@ -4,46 +4,56 @@
  * reading when the backend is ready for the next query.
  */
 
-export const SSL_REQUEST = 80877103;
-export const GSS_ENCRYPTION_REQUEST = 80877104;
-export const CANCEL_REQUEST = 80877102;
+const SSL_REQUEST = 80877103;
+const GSS_ENCRYPTION_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
 /** A Sync message: ends an extended-query cycle, so the backend answers ReadyForQuery. */
 export const SYNC = Uint8Array.of(0x53, 0, 0, 0, 4);
 const READY_FOR_QUERY = 0x5a;
 const TERMINATE = 0x58;
 
+/** A whole client message; `untyped` for those before startup ends (startup, SSL or cancel request). */
+export type Frame = { bytes: Buffer; untyped: boolean };
+
 /**
- * Cuts a client's byte stream into whole messages. The first message has no
- * type byte (startup, SSL or cancel request: length, then a code).
+ * Cuts a client's byte stream into whole messages. The first messages have no
+ * type byte (length, then a code); every later one starts with its type.
  */
 export function createFrameReader() {
   let buffered: Buffer = Buffer.alloc(0);
   let started = false;
   return {
     /** The whole messages now available; a partial one waits for more bytes. */
-    push(chunk: Buffer): Buffer[] {
+    push(chunk: Buffer): Frame[] {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const frames: Buffer[] = [];
+      const frames: Frame[] = [];
       for (;;) {
         const headerLength = started ? 5 : 4;
         if (buffered.length < headerLength) break;
         const length = started ? 1 + buffered.readInt32BE(1) : buffered.readInt32BE(0);
         if (buffered.length < length) break;
-        const frame = buffered.subarray(0, length);
+        const bytes = buffered.subarray(0, length);
         buffered = buffered.subarray(length);
+        frames.push({ bytes, untyped: !started });
         // SSL and GSS requests come before the startup message, which is still untyped.
-        if (!started && !isEncryptionRequest(frame)) started = true;
-        frames.push(frame);
+        if (!started && !isEncryptionRequest(bytes)) started = true;
       }
       return frames;
     },
   };
 }
 
-export const untypedCode = (frame: Buffer): number => (frame.length >= 8 ? frame.readInt32BE(4) : -1);
-export const isEncryptionRequest = (frame: Buffer): boolean =>
-  frame.length === 8 && (untypedCode(frame) === SSL_REQUEST || untypedCode(frame) === GSS_ENCRYPTION_REQUEST);
-export const isTerminate = (frame: Buffer): boolean => frame[0] === TERMINATE;
+/** The code of an untyped message (protocol version, or which request it is). */
+const untypedCode = (bytes: Buffer): number => (bytes.length >= 8 ? bytes.readInt32BE(4) : -1);
+const isEncryptionRequest = (bytes: Buffer): boolean =>
+  bytes.length === 8 && (untypedCode(bytes) === SSL_REQUEST || untypedCode(bytes) === GSS_ENCRYPTION_REQUEST);
+
+/** What the server answers itself rather than passing to PGlite. */
+export function controlMessage({ bytes, untyped }: Frame): "encryption" | "end" | null {
+  if (untyped && isEncryptionRequest(bytes)) return "encryption";
+  if (untyped ? untypedCode(bytes) === CANCEL_REQUEST : bytes[0] === TERMINATE) return "end";
+  return null;
+}
 
 /**
  * Where a typed message carries statement or portal names: Parse names a
