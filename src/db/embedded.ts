@@ -5,12 +5,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { StartupError } from "../startupError.ts";
 import { serveEmbeddedDatabase } from "./embeddedServer.ts";
 
-export type EmbeddedPostgres = {
-  url: string;
-  /** Whether this process serves it (false: it uses the server of the process that does). */
-  served: boolean;
-  stop(): Promise<void>;
-};
+export type EmbeddedPostgres = { url: string; stop(): Promise<void> };
 
 /**
  * Embedded PostgreSQL for a newcomer without a database server: PGlite (Postgres
@@ -33,7 +28,8 @@ export async function startEmbeddedPostgres(
   if ("owner" in lock) {
     if (opts.joinRunning && lock.url) {
       log(`using the embedded database served by process ${lock.owner}`);
-      return { url: lock.url, served: false, stop: async () => {} };
+      // Nothing to stop: the database is the serving process's.
+      return { url: lock.url, stop: async () => {} };
     }
     throw new StartupError(
       lock.url || !opts.joinRunning
@@ -60,7 +56,6 @@ export async function startEmbeddedPostgres(
     let stopped = false;
     return {
       url,
-      served: true,
       async stop() {
         if (stopped) return;
         stopped = true;
