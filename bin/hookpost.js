@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Builds dist/hookpost.mjs from src/ (a fraction of a second), then runs it.
+// Runs dist/hookpost.mjs, built from src/ first when src/ changed since the last build.
 import { pathToFileURL } from "node:url";
-import { buildHookpost } from "../scripts/build.mjs";
+import { freshBundle } from "../scripts/build.mjs";
 
 // Stack traces name src/ files and lines, through the bundle's source map.
 process.setSourceMapsEnabled(true);
-await import(pathToFileURL(await buildHookpost()).href);
+await import(pathToFileURL(await freshBundle()).href);

@@ -1,9 +1,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { KEYS_USAGE } from "./cliKeys.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
 import type { Role } from "./main.ts";
+import { StartupError } from "./startupError.ts";
 
 const USAGE = `Usage: hookpost <command>
 
@@ -30,17 +29,30 @@ function limitHeapGrowth(percent: number): void {
   gc();
 }
 
+const ROLES: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
+const COMMANDS = new Set([...Object.keys(ROLES), "migrate", "workspace", "keys"]);
+
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
   if (command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (!COMMANDS.has(command)) {
+    process.stderr.write(`unknown command: ${command}\n\n${USAGE}\n`);
+    return 2;
+  }
+  // Loaded after the checks above, so `help` and a mistyped command answer at once.
+  const [{ loadConfig }, { createLogger }] = await Promise.all([
+    import("./config.ts"),
+    import("./logger.ts"),
+  ]);
   const config = loadConfig();
   const logger = createLogger(config);
-  const roles: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
-  const startRoles = roles[command];
+  const startRoles = ROLES[command];
   if (startRoles) {
+    // Said at once: loading the app and preparing the database can take a while on a busy machine.
+    logger.info({ roles: startRoles }, "starting Hookpost…");
     // Loaded only for the commands that need them, so `help` and bad settings answer at once.
     const { startHookpost, stopOnSignals } = await import("./main.ts");
     if (config.heapGrowingPercent > 0) limitHeapGrowth(config.heapGrowingPercent);
@@ -50,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "migrate") {
     const { openDatabase } = await import("./db/database.ts");
-    const db = await openDatabase(config, (msg) => logger.info(msg));
+    const db = await openDatabase(config, (msg) => logger.info(msg), { joinRunning: true });
     await db.close();
     return 0;
   }
@@ -59,7 +71,8 @@ async function main(argv: string[]): Promise<number> {
       import("./db/database.ts"),
       import("./services/workspaces.ts"),
     ]);
-    const db = await openDatabase(config, (msg) => logger.debug(msg));
+    // Beside a running `hookpost start` on the embedded database, through that process's server.
+    const db = await openDatabase(config, (msg) => logger.debug(msg), { joinRunning: true });
     try {
       const { workspaceId, apiKey } = await createWorkspace(db.prisma, rest.slice(1).join(" "));
       process.stdout.write(
@@ -71,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "keys") return (await import("./cliKeys.ts")).runKeysCommand(config, logger, rest);
-  process.stderr.write(`${USAGE}\n`);
+  process.stderr.write(
+    `hookpost ${command}: missing or unknown arguments: ${rest.join(" ") || "(none)"}\n\n${USAGE}\n`,
+  );
   return 2;
 }
 
@@ -79,8 +94,9 @@ main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
-  (err) => {
-    process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).stack}\n`);
+  (err: Error) => {
+    // What the operator can fix is said in its own words; anything else keeps its stack for a bug report.
+    process.stderr.write(`${err instanceof StartupError ? `hookpost: ${err.message}` : err.stack}\n`);
     process.exit(1);
   },
 );

@@ -80,7 +80,8 @@ async function runKeys(prisma: Db, args: string[], out: (text: string) => void):
 /** `hookpost keys …`: manages API keys straight in the database. Returns the exit status. */
 export async function runKeysCommand(config: Config, logger: Logger, args: string[]): Promise<number> {
   const { openDatabase } = await import("./db/database.ts");
-  const db = await openDatabase(config, (msg) => logger.debug(msg));
+  // Beside a running `hookpost start` on the embedded database, through that process's server.
+  const db = await openDatabase(config, (msg) => logger.debug(msg), { joinRunning: true });
   try {
     await runKeys(db.prisma, args, (text) => process.stdout.write(text));
     return 0;

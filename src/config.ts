@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { StartupError } from "./startupError.ts";
 
 /**
  * Every Hookpost setting, its default and its environment variable. Parsed once
@@ -74,6 +75,8 @@ const envSchema = z.object({
   DATA_DIR: z.string().default(".data"),
   /** PostgreSQL pool size per process. */
   DATABASE_POOL_MAX: intWith(10, 1),
+  /** How long a pool connection may sit idle before it is closed (pg's default). */
+  DATABASE_IDLE_TIMEOUT_MS: intWith(10_000, 1),
 
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Prefix of every Redis key (BullMQ queues and pub/sub channels); one prefix keeps Redis Cluster happy. */
@@ -212,7 +215,7 @@ export type Config = Readonly<{
   env: "development" | "production" | "test";
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   heapGrowingPercent: number;
-  database: { url: string | undefined; dataDir: string; poolMax: number };
+  database: { url: string | undefined; dataDir: string; poolMax: number; idleTimeoutMs: number };
   redis: { url: string; prefix: string };
   http: {
     host: string;
@@ -265,7 +268,7 @@ export type Config = Readonly<{
   retention: { days: number; intervalMs: number };
 }>;
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartupError {}
 
 /** Builds the config from an environment (process.env by default). Throws ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -279,7 +282,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     heapGrowingPercent: e.HEAP_GROWING_PERCENT,
-    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, poolMax: e.DATABASE_POOL_MAX },
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: e.DATA_DIR,
+      poolMax: e.DATABASE_POOL_MAX,
+      idleTimeoutMs: e.DATABASE_IDLE_TIMEOUT_MS,
+    },
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     http: {
       host: e.HOST,

@@ -1,5 +1,6 @@
 import type { Config } from "./config.ts";
 import { type HealthServer, type Probe, startHealthServer } from "./http/health.ts";
+import { ensurePortFree } from "./http/listen.ts";
 import type { App } from "./http/server.ts";
 import type { Logger } from "./logger.ts";
 import { startWorkers } from "./queue/workers.ts";
@@ -16,6 +17,9 @@ export type Role = "api" | "worker";
  * Redis → database.
  */
 export async function startHookpost(config: Config, logger: Logger, roles: readonly Role[]) {
+  // Checked first: a port in use is said at once, not after the database has been prepared.
+  if (roles.includes("api")) await ensurePortFree(config.http.port, config.http.host, "PORT");
+  else await ensurePortFree(config.http.workerPort, config.http.host, "WORKER_PORT");
   const runtime = await openRuntime(config, logger);
   const { deps } = runtime;
   let ready = false;

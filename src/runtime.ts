@@ -8,6 +8,7 @@ import { createLivePubSub } from "./pubsub/pubsub.ts";
 import { createQueues } from "./queue/queues.ts";
 import { createRedis, waitForRedis } from "./redis.ts";
 import { createRateLimits } from "./services/rateLimits.ts";
+import { StartupError } from "./startupError.ts";
 
 export type Runtime = { deps: Deps; redisPing(): Promise<unknown>; close(): Promise<void> };
 
@@ -26,7 +27,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   } catch (err) {
     await database.close();
     for (const c of [producer, publisher, subscriber]) c.disconnect();
-    throw new Error(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
+    throw new StartupError(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
   }
   const queues = createQueues(config, producer, logger);
   const sender = createHttpSender({

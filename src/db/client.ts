@@ -8,9 +8,13 @@ export type Db = PrismaClient;
 /** Each client's `pg` pool, shared by Prisma (through its adapter) and `queryRows`. */
 const pools = new WeakMap<Db, pg.Pool>();
 
-/** A Prisma client over a `pg` pool of at most `poolMax` connections (1 for the embedded PGlite). */
-export function createPrismaClient(opts: { url: string; poolMax: number }): Db {
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax });
+/** A Prisma client over a `pg` pool of at most `poolMax` connections, each closed after `idleTimeoutMs` idle. */
+export function createPrismaClient(opts: { url: string; poolMax: number; idleTimeoutMs?: number }): Db {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolMax,
+    idleTimeoutMillis: opts.idleTimeoutMs,
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   pools.set(prisma, pool);
   return prisma;
@@ -68,6 +72,11 @@ function poolOf(prisma: Db): pg.Pool {
   const pool = pools.get(prisma);
   if (!pool) throw new Error("this Prisma client was not made by createPrismaClient");
   return pool;
+}
+
+/** How many connections the client's pool holds open now. */
+export function openConnections(prisma: Db): number {
+  return poolOf(prisma).totalCount;
 }
 
 /**

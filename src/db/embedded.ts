@@ -1,71 +1,86 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { StartupError } from "../startupError.ts";
+import { serveEmbeddedDatabase } from "./embeddedServer.ts";
+
+export type EmbeddedPostgres = { url: string; stop(): Promise<void> };
 
 /**
  * Embedded PostgreSQL for a newcomer without a database server: PGlite (Postgres
  * compiled to WASM, in this process) persisted under `<dataDir>/pglite`, served
  * over the Postgres wire protocol on 127.0.0.1 so `pg`, the migrator and Prisma
- * talk to it exactly as to a real server.
+ * talk to it exactly as to a real server (see embeddedServer.ts).
  *
- * PGlite has one backend, so every client must use a pool of max 1, one client after
- * another. Only one process may open a data dir.
+ * Only one process may open a data dir. It records its server's URL in its lock
+ * file; with `joinRunning`, a short command (the CLI's) then connects to that
+ * server as one more client instead of failing.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (msg: string) => void = () => {},
-): Promise<{ url: string; stop(): Promise<void> }> {
-  const started = Date.now();
+  opts: { joinRunning?: boolean } = {},
+): Promise<EmbeddedPostgres> {
   const dir = join(dataDir, "pglite");
   await mkdir(dir, { recursive: true });
-  const lockFile = await lockDataDir(dataDir);
-  let db: PGlite;
+  const lock = await lockDataDir(dataDir);
+  if ("owner" in lock) {
+    if (opts.joinRunning && lock.url) {
+      log(`using the embedded database served by process ${lock.owner}`);
+      // Nothing to stop: the database is the serving process's.
+      return { url: lock.url, stop: async () => {} };
+    }
+    throw new StartupError(
+      lock.url || !opts.joinRunning
+        ? `the embedded database in ${dataDir} is in use by process ${lock.owner}; stop it, or set DATABASE_URL ` +
+            "to a PostgreSQL server to run several processes"
+        : `the embedded database in ${dataDir} is still starting in process ${lock.owner}; try again once it is up`,
+    );
+  }
+  const started = Date.now();
+  const fresh = !existsSync(join(dir, "PG_VERSION"));
+  log(`preparing the embedded database in ${dir}${fresh ? " (first start: creating it)" : ""}…`);
+  let db: PGlite | undefined;
   try {
     db = await PGlite.create({ dataDir: dir });
+    // 127.0.0.1 and port 0: local clients only, and never a clash with a real Postgres on 5432.
+    const server = await serveEmbeddedDatabase(db, "127.0.0.1");
+    // PGlite's only role and database are `postgres`, it ignores passwords and has no TLS
+    // (it answers an SSL request with "N", but some clients insist unless told not to).
+    const url = `postgresql://postgres@127.0.0.1:${server.port}/postgres?sslmode=disable`;
+    await recordUrl(lock.file, url);
+    log(
+      `embedded database ready in ${((Date.now() - started) / 1000).toFixed(1)} s, on 127.0.0.1:${server.port}`,
+    );
+    let stopped = false;
+    return {
+      url,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await server.stop();
+        await db?.close();
+        await unlockDataDir(lock.file);
+      },
+    };
   } catch (err) {
-    await unlockDataDir(lockFile);
+    await db?.close().catch(() => {});
+    await unlockDataDir(lock.file);
     throw err;
   }
-  // Port 0: the OS picks a free port, so parallel test runs and a real Postgres on 5432 never clash.
-  // Two slots, though clients use one: the server frees a slot a tick after the socket
-  // closes, so with one slot a client reconnecting at once (the migrator hands over to
-  // Prisma, a pool replaces an idle connection) is refused. Two live clients would
-  // interleave their protocol messages on the single backend: never run two at once.
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 2 });
-  try {
-    await server.start();
-  } catch (err) {
-    await db.close();
-    await unlockDataDir(lockFile);
-    throw err;
-  }
-  const port = server.getServerConn().split(":").pop();
-  // PGlite's only role and database are `postgres`, it ignores passwords and has no TLS
-  // (it answers an SSL request with "N", but some clients insist unless told not to).
-  const url = `postgresql://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
-  log(`embedded PostgreSQL (PGlite) at ${dir}, listening on 127.0.0.1:${port} (${Date.now() - started} ms)`);
-
-  let stopped = false;
-  return {
-    url,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
-      await db.close();
-      await unlockDataDir(lockFile);
-    },
-  };
 }
 
 const openHere = new Set<string>();
 
+type Lock = { file: string } | { owner: number; url: string | undefined };
+
 /**
  * PGlite does not lock its data dir: a second process would open the same files and
- * corrupt them. The lock names the owner's pid; a lock whose process is gone is stale.
+ * corrupt them. The lock holds the owner's pid, then its server's URL; a lock whose
+ * process is gone is stale.
  */
-async function lockDataDir(dataDir: string): Promise<string> {
+async function lockDataDir(dataDir: string): Promise<Lock> {
   const file = resolve(dataDir, "pglite.lock");
   // Checked and marked before any await, so two starts in one process cannot both pass.
   if (openHere.has(file)) {
@@ -76,17 +91,16 @@ async function lockDataDir(dataDir: string): Promise<string> {
     for (let tries = 0; tries < 2; tries++) {
       try {
         await writeFile(file, String(process.pid), { flag: "wx" });
-        return file;
+        return { file };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
-      const owner = Number(await readFile(file, "utf8").catch(() => ""));
+      const [pid, url] = (await readFile(file, "utf8").catch(() => "")).split("\n");
+      const owner = Number(pid);
       // Our own pid left over is a crashed run whose pid we reuse (pid 1 in a container).
       if (owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new Error(
-          `The embedded database in ${dataDir} is in use by process ${owner}. Run api and worker in one ` +
-            "process (`hookpost start`), or set DATABASE_URL to a PostgreSQL server to run several processes.",
-        );
+        openHere.delete(file);
+        return { owner, url: url || undefined };
       }
       await rm(file, { force: true });
     }
@@ -95,6 +109,12 @@ async function lockDataDir(dataDir: string): Promise<string> {
     openHere.delete(file);
     throw err;
   }
+}
+
+/** Adds the URL under the pid, replacing the file at once so a reader never sees half of it. */
+async function recordUrl(file: string, url: string): Promise<void> {
+  await writeFile(`${file}.tmp`, `${process.pid}\n${url}`);
+  await rename(`${file}.tmp`, file);
 }
 
 async function unlockDataDir(file: string): Promise<void> {

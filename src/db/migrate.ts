@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import pg from "pg";
 import { projectPath } from "../paths.ts";
+import { StartupError } from "../startupError.ts";
 
 /**
  * Applies prisma/migrations/<name>/migration.sql in name order and records them in
@@ -53,7 +54,10 @@ export async function migrate(
   const log = opts.log ?? (() => {});
   const local = await readMigrations(opts.dir ?? MIGRATIONS_DIR);
   const client = new pg.Client({ connectionString });
-  await client.connect();
+  await client.connect().catch((err: Error) => {
+    const { host, pathname } = new URL(connectionString);
+    throw new StartupError(`cannot connect to PostgreSQL at ${host}${pathname}: ${err.message}`);
+  });
   try {
     // Session-level lock: N processes booting at once queue here; the later ones find nothing to do.
     await client.query("SELECT pg_advisory_lock($1)", [LOCK_KEY]);

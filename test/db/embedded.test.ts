@@ -121,7 +121,7 @@ describe("openDatabase", { timeout: PGLITE_TIMEOUT_MS }, () => {
     try {
       expect(db.embedded).toBe(true);
       expect(await db.prisma.workspace.count()).toBe(1);
-      expect(logs.join("\n")).toMatch(/embedded PostgreSQL/);
+      expect(logs.join("\n")).toMatch(/embedded database ready/);
     } finally {
       await db.close();
     }

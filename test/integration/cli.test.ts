@@ -86,7 +86,9 @@ describe("first start on an empty database", () => {
     try {
       const config = loadConfig(testEnv({ DATABASE_URL: db.url, WORKER_PORT: String(port) }));
       cleanups.push(() => deleteRedisKeys(config.redis.url, config.redis.prefix));
-      await expect(startHookpost(config, createLogger(config), ["worker"])).rejects.toThrow(/EADDRINUSE/);
+      await expect(startHookpost(config, createLogger(config), ["worker"])).rejects.toThrow(
+        /port \d+ is already in use; .* set WORKER_PORT/,
+      );
       // Its Redis connections were open (the live feed had subscribed to its announcements channel):
       // a connection left open would keep that subscription, and the process, alive.
       const redis = new Redis(config.redis.url);

@@ -51,12 +51,10 @@ describe("production bundle", () => {
     expect(api).toContain("graphql-ws");
   });
 
-  it("answers `hookpost help` without loading the database, queue or HTTP packages", async () => {
+  it("answers `hookpost help` without loading any package, not even the settings' (zod) or the logger", async () => {
     const atStart = [...(await packagesLoadedBy(bundle))];
-    const heavy = ["bullmq", "ioredis", "@prisma/", "@electric-sql/", "pg", "undici", "graphql"];
-    expect(
-      atStart.filter((p) => heavy.some((h) => p === h || p.startsWith(h.endsWith("/") ? h : `${h}/`))),
-    ).toEqual([]);
-    expect(atStart).toContain("zod");
+    expect(atStart.filter((p) => !p.startsWith("node:"))).toEqual([]);
+    // What it does load is found: the check is not vacuous.
+    expect(atStart).toContain("node:v8");
   });
 });
