@@ -74,7 +74,7 @@ export async function migrate(
       }
       return { applied };
     } finally {
-      // Explicit, because behind pglite-socket the backend session outlives this connection.
+      // Explicit, because behind the embedded server the backend session outlives this connection.
       await client.query("SELECT pg_advisory_unlock($1)", [LOCK_KEY]).catch(() => {});
     }
   } finally {
