@@ -7,12 +7,29 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "prisma generate"
-node scripts/prisma-generate.mjs >/dev/null
-step "schema drift check (schema.graphql)"
-npx tsx scripts/print-schema.ts --check
-step "codegen (typed test operations)"
-npx graphql-codegen --config codegen.ts --silent
+# Regenerates `dir` only when its inputs changed: a second run of the suite beside
+# this one must never see generated files rewritten under its feet.
+generate() {
+  local dir=$1 label=$2 command=$3; shift 3
+  local inputs
+  inputs=$(cat "$@" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$dir/.inputs" 2>/dev/null)" != "$inputs" ]; then
+    step "$label"
+    eval "$command"
+    echo "$inputs" >"$dir/.inputs"
+  fi
+}
+
+mkdir -p node_modules
+(
+  flock 9
+  generate src/db/generated "prisma generate" "node scripts/prisma-generate.mjs >/dev/null" \
+    prisma/schema.prisma package-lock.json
+  step "schema drift check (schema.graphql)"
+  npx tsx scripts/print-schema.ts --check
+  generate test/generated "codegen (typed test operations)" "npx graphql-codegen --config codegen.ts --silent" \
+    schema.graphql codegen.ts test/operations/*.graphql
+) 9>node_modules/.hookpost-generate.lock
 step "typecheck"
 npx tsc --noEmit
 step "lint"
