@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { BUNDLE, buildHookpost } from "../../scripts/build.mjs";
+import { BUNDLE, freshBundle } from "../../scripts/build.mjs";
 import { sleep } from "./wait.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -44,11 +44,11 @@ let built: Promise<string> | undefined;
 
 /**
  * Node's arguments for `hookpost <role>` as `npm start` runs it: the bundle
- * in dist/, built once per test or bench process (builds are atomic, so
+ * in dist/, rebuilt only when src/ changed (builds are atomic, so
  * processes building at once do not clash).
  */
 async function hookpostArgs(role: "api" | "worker", nodeArgs: readonly string[] = []): Promise<string[]> {
-  built ??= buildHookpost();
+  built ??= freshBundle();
   await built;
   return ["--enable-source-maps", ...PRODUCTION_NODE_ARGS, ...nodeArgs, BUNDLE, role];
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildHookpost } from "../../scripts/build.mjs";
+import { freshBundle } from "../../scripts/build.mjs";
 
 /** `import … from "x"` and `import "x"` at the top of a module; `import("x")` (lazy) does not match. */
 const STATIC_IMPORT = /^import\s(?:[^;]*?\sfrom\s*)?"([^"]+)";/gms;
@@ -34,7 +34,7 @@ async function lazyChunks(file: string, name: string): Promise<string[]> {
 describe("production bundle", () => {
   let bundle: string;
   beforeAll(async () => {
-    bundle = await buildHookpost();
+    bundle = await freshBundle();
   });
 
   it("loads the api's packages only when the api starts, so a worker never holds them", async () => {
