@@ -123,6 +123,18 @@ export function createHttpSender(opts: {
     connect: { lookup: createGuardedLookup(policy), timeout: opts.timeoutMs },
   });
 
+  const targets = new Map<string, Target | null>();
+  /** The parts of a URL that sending needs, parsed once per URL (null: not a URL). */
+  const targetOf = (raw: string): Target | null => {
+    let target = targets.get(raw);
+    if (target === undefined) {
+      target = parseTarget(raw);
+      if (targets.size >= MAX_REMEMBERED_TARGETS) targets.clear();
+      targets.set(raw, target);
+    }
+    return target;
+  };
+
   /** The origin's load, made on its first request; a new busy spell measures its pace afresh. */
   const originLoad = (origin: string, now: number): OriginLoad => {
     forgetIdleOrigins(now);
@@ -150,16 +162,11 @@ export function createHttpSender(opts: {
       durationMs: elapsedMs(),
     });
 
-    let url: URL;
-    try {
-      url = new URL(request.url);
-    } catch {
-      return failure(`invalid URL ${request.url}`, { kind: "network" });
-    }
+    const url = targetOf(request.url);
+    if (!url) return failure(`invalid URL ${request.url}`, { kind: "network" });
     // Node connects to IP literals without calling the guarded lookup, so they are checked here.
-    const host = urlHost(url);
-    const rule = isIP(host) !== 0 ? policy.forbiddingRule(host) : null;
-    if (rule) return failure(forbiddenTargetMessage({ address: host }, rule), { kind: "network" });
+    const rule = url.isIpLiteral ? policy.forbiddingRule(url.host) : null;
+    if (rule) return failure(forbiddenTargetMessage({ address: url.host }, rule), { kind: "network" });
 
     // What an answer's status line said, if one came before the attempt ended.
     let status: number | null = null;
@@ -174,7 +181,7 @@ export function createHttpSender(opts: {
       agent,
       {
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: url.path,
         method: "POST",
         headers: request.headers,
         body: request.body,
@@ -271,13 +278,8 @@ export function createHttpSender(opts: {
   }
 
   function isSaturated(target: string): boolean {
-    let origin: string;
-    try {
-      origin = new URL(target).origin;
-    } catch {
-      return false; // an invalid URL is not saturated: its send fails on its own
-    }
-    const load = loads.get(origin);
+    // An invalid URL is not saturated: its send fails on its own.
+    const load = loads.get(targetOf(target)?.origin ?? "");
     if (!load) return false;
     if (load.lastAnswerAt === null) return load.inFlight >= Math.min(UNPROVEN_REQUESTS, connections);
     if (load.inFlight < connections) return false;
@@ -292,6 +294,22 @@ export function createHttpSender(opts: {
   }
 
   return { send, isSaturated, close: () => agent.close() };
+}
+
+/** A URL as sending uses it. */
+type Target = { origin: string; path: string; host: string; isIpLiteral: boolean };
+/** Distinct endpoint URLs whose parse is kept; past it the memory starts afresh. */
+const MAX_REMEMBERED_TARGETS = 10_000;
+
+function parseTarget(raw: string): Target | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  const host = urlHost(url);
+  return { origin: url.origin, path: url.pathname + url.search, host, isIpLiteral: isIP(host) !== 0 };
 }
 
 const UNDICI_TIMEOUT_CODES = new Set([
