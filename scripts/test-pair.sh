@@ -33,7 +33,8 @@ for round in $(seq 1 "$rounds"); do
   wait "$b"; code_b=$?
   for run in a b; do
     log=$logs/round$round-$run.log
-    summary=$(grep -E '^ +(Test Files|Tests) |^\[test:pair\] exit' "$log" | tr -s ' ' | paste -sd ';' -)
+    summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ +(Test Files|Tests) |^\[test:pair\] exit' |
+      tr -s ' ' | paste -sd ';' -)
     printf '[test:pair] round %s, run %s: %s\n' "$round" "$run" "${summary:-no summary}"
   done
   [ "$code_a" -eq 0 ] && [ "$code_b" -eq 0 ] || failed=1
