@@ -89,7 +89,7 @@ describe("Redis Cluster", { timeout: OUTCOME_TIMEOUT_MS + PROCESSES_TIMEOUT_MS }
     for (let i = 0; i < ENDPOINTS; i++) {
       const receiver = await startReceiver();
       const { createEndpoint } = await apis[0]!.ok(CreateEndpointDocument, {
-        input: { url: receiver.url, eventTypes: ["order.*"] },
+        input: { url: receiver.url, eventTypes: ["email.*"] },
       });
       receivers.push({ endpointId: createEndpoint.endpoint.id, receiver });
     }
@@ -142,7 +142,7 @@ describe("Redis Cluster", { timeout: OUTCOME_TIMEOUT_MS + PROCESSES_TIMEOUT_MS }
         for (let n = call++; n < EVENTS / EVENTS_PER_CALL; n = call++) {
           const { publishEvents } = await apis[n % apis.length]!.ok(PublishEventsDocument, {
             inputs: Array.from({ length: EVENTS_PER_CALL }, (_, k) => ({
-              type: "order.paid",
+              type: "email.delivered",
               data: { n: n * EVENTS_PER_CALL + k },
             })),
           });
