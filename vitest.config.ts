@@ -1,7 +1,10 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 const require = createRequire(import.meta.url);
+
+/** Too long for `npm test`: run by `npm run test:cluster` (vitest.cluster.config.ts). */
+export const CLUSTER_TESTS = ["test/integration/redis-cluster.test.ts"];
 
 export default defineConfig({
   resolve: {
@@ -12,6 +15,7 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    exclude: [...configDefaults.exclude, ...CLUSTER_TESTS],
     // Bounds for a real failure, never the expected duration: tests wait for outcomes
     // (test/support/wait.ts), and on a loaded 2-core host (load 15–40, or two suites at
     // once) a test that takes 10 s alone can take ten times that.

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRedisUrl } from "./redisUrl.ts";
 import { StartupError } from "./startupError.ts";
 
 /**
@@ -78,8 +79,26 @@ const envSchema = z.object({
   /** How long a pool connection may sit idle before it is closed (pg's default). */
   DATABASE_IDLE_TIMEOUT_MS: intWith(10_000, 1),
 
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-  /** Prefix of every Redis key (BullMQ queues and pub/sub channels); one prefix keeps Redis Cluster happy. */
+  /**
+   * One Redis (`redis://[:pass@]host:6379[/db]`, `rediss://` for TLS) or a
+   * Redis Cluster: `redis+cluster://[user:pass@]host1:6379,host2:6379`
+   * (`rediss+cluster://` for TLS), the nodes discovery starts from
+   * (docs/redis-cluster.md).
+   */
+  REDIS_URL: z
+    .string()
+    .default("redis://127.0.0.1:6379")
+    .superRefine((url, ctx) => {
+      try {
+        parseRedisUrl(url);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+      }
+    }),
+  /**
+   * Names this deployment's Redis keys and pub/sub channels. Keys are written
+   * under `{REDIS_PREFIX}:`, a Redis Cluster hash tag that keeps them in one slot.
+   */
   REDIS_PREFIX: z.string().min(1).default("hookpost"),
 
   HOST: z.string().default("0.0.0.0"),

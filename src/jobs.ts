@@ -1,5 +1,3 @@
-import type { Config } from "./config.ts";
-
 /**
  * The one map from queue name to job payload, shared by producers (api) and
  * workers. Jobs carry ids only: the database is the source of truth, so every
@@ -20,8 +18,3 @@ export const JOB = {
   prune: "prune",
   probeEndpoint: "probe-endpoint",
 } as const;
-
-/** BullMQ key prefix; the hash tag keeps every key of a queue in one Redis Cluster slot. */
-export function bullPrefix(config: Pick<Config, "redis">): string {
-  return `{${config.redis.prefix}}`;
-}

@@ -7,6 +7,7 @@ import type { Logger } from "./logger.ts";
 import { createLivePubSub } from "./pubsub/pubsub.ts";
 import { createQueues } from "./queue/queues.ts";
 import { createRedis, waitForRedis } from "./redis.ts";
+import { redactRedisUrl } from "./redisUrl.ts";
 import { createRateLimits } from "./services/rateLimits.ts";
 import { StartupError } from "./startupError.ts";
 
@@ -27,7 +28,9 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
   } catch (err) {
     await database.close();
     for (const c of [producer, publisher, subscriber]) c.disconnect();
-    throw new StartupError(`cannot reach Redis at ${config.redis.url}: ${(err as Error).message}`);
+    throw new StartupError(
+      `cannot reach Redis at ${redactRedisUrl(config.redis.url)}: ${(err as Error).message}`,
+    );
   }
   const queues = createQueues(config, producer, logger);
   const sender = createHttpSender({

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import { isRedisCluster, type RedisClient } from "../redis.ts";
 import { createFeed, type LiveFeed } from "./feed.ts";
 import { type LivePayload, type LiveTopic, listeningChannel, liveChannel, wireFormat } from "./topics.ts";
 
@@ -37,8 +37,8 @@ type Channel = { subscribers: Set<(message: unknown) => void>; ready: Promise<vo
  */
 export function createLivePubSub(
   config: Pick<Config, "redis">,
-  publisher: Redis,
-  subscriber: Redis,
+  publisher: RedisClient,
+  subscriber: RedisClient,
   opts: { backlogLimit?: number; quietRecheckMs?: number } = {},
 ): LivePubSub {
   const backlogLimit = opts.backlogLimit ?? LIVE_BACKLOG_LIMIT;
@@ -57,6 +57,10 @@ export function createLivePubSub(
   // Announcements and PUBLISH replies travel on two connections, so they are
   // ordered by a counter: a "no one" reply to a PUBLISH sent before the last
   // announcement is stale and ignored.
+  // In a Redis Cluster a PUBLISH reaches the subscribers of every node but
+  // counts only those of the node it was sent to: "no one" proves nothing
+  // there, so every channel is always published.
+  const canGoQuiet = !isRedisCluster(config);
   const announcements = listeningChannel(config.redis.prefix);
   let clock = 0;
   const announcedAt = new Map<string, number>();
@@ -141,7 +145,7 @@ export function createLivePubSub(
   return {
     publish(topic, key, payload) {
       const name = liveChannel(config.redis.prefix, topic, key);
-      const quietable = QUIETABLE_TOPICS.has(topic);
+      const quietable = canGoQuiet && QUIETABLE_TOPICS.has(topic);
       if (quietable && isQuiet(name)) return;
       const pending = outbox.get(name);
       const text = JSON.stringify(wireFormat[topic](payload));

@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
-import { bullPrefix } from "../jobs.ts";
 import type { Logger } from "../logger.ts";
-import { createRedis } from "../redis.ts";
+import { createRedis, type RedisClient, redisKeyPrefix, redisNodes } from "../redis.ts";
 
 /**
  * New deliveries travel to workers in batches on a plain Redis list: a
@@ -30,10 +28,10 @@ export type BatchQueue = {
 };
 
 function listKey(config: Pick<Config, "redis">): string {
-  return `${bullPrefix(config)}:delivery-batches`;
+  return `${redisKeyPrefix(config)}:delivery-batches`;
 }
 
-export function createBatchQueue(config: Pick<Config, "redis">, redis: Redis): BatchQueue {
+export function createBatchQueue(config: Pick<Config, "redis">, redis: RedisClient): BatchQueue {
   const key = listKey(config);
   return {
     async add(deliveryIds, opts = {}) {
@@ -74,7 +72,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export function consumeBatches(opts: {
   config: Pick<Config, "redis">;
-  control: Redis;
+  control: RedisClient;
   concurrency: number;
   run(deliveryIds: string[]): Promise<void>;
   logger: Pick<Logger, "error" | "warn">;
@@ -121,14 +119,20 @@ export function consumeBatches(opts: {
   };
   const looping = loop();
 
-  /** CLIENT UNBLOCK for this consumer's connection, found by name; a no-op when it is not blocked. */
+  /**
+   * CLIENT UNBLOCK for this consumer's connection, found by name on the Redis
+   * it blocks on (in a cluster, the master holding the list); a no-op when it
+   * is not blocked.
+   */
   const unblock = async () => {
-    const clients = String(await control.client("LIST"));
-    const id = clients
-      .split("\n")
-      .find((line) => line.includes(` name=${name} `))
-      ?.match(/^id=(\d+) /)?.[1];
-    if (id) await control.client("UNBLOCK", id);
+    for (const node of redisNodes(control)) {
+      const clients = String(await node.client("LIST"));
+      const id = clients
+        .split("\n")
+        .find((line) => line.includes(` name=${name} `))
+        ?.match(/^id=(\d+) /)?.[1];
+      if (id) await node.client("UNBLOCK", id);
+    }
   };
 
   return {

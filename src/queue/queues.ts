@@ -1,8 +1,8 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
-import { bullPrefix, JOB, type JobPayloads } from "../jobs.ts";
+import { JOB, type JobPayloads } from "../jobs.ts";
 import type { Logger } from "../logger.ts";
+import { type RedisClient, redisKeyPrefix } from "../redis.ts";
 import { type BatchQueue, createBatchQueue } from "./batchQueue.ts";
 
 export type Queues = {
@@ -26,10 +26,10 @@ export type Queues = {
  */
 export function createQueues(
   config: Pick<Config, "redis">,
-  connection: Redis,
+  connection: RedisClient,
   logger: Pick<Logger, "warn">,
 ): Queues {
-  const base = { connection, prefix: bullPrefix(config), skipWaitingForReady: true };
+  const base = { connection, prefix: redisKeyPrefix(config), skipWaitingForReady: true };
   const delivery = new Queue<JobPayloads["delivery"]>("delivery", {
     ...base,
     // A delivery job that fails is not retried by BullMQ: retries follow the delivery's own

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Deps } from "../deps.ts";
+import { type RedisClient, redisKeyPrefix } from "../redis.ts";
 import { walkDueDeliveries } from "../services/deliveries.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
 
@@ -36,10 +36,10 @@ export function sweepDueDeliveries(deps: Deps, now = new Date()): Promise<number
  */
 export function startSweeper(
   deps: Deps,
-  redis: Redis,
+  redis: RedisClient,
   onTick?: () => Promise<void>,
 ): { stop(): Promise<void> } {
-  const lockKey = `${deps.config.redis.prefix}:sweeper-lock`;
+  const lockKey = `${redisKeyPrefix(deps.config)}:sweeper-lock`;
   const interval = deps.config.sweeper.intervalMs;
   let running: Promise<void> | null = null;
   const tick = async () => {

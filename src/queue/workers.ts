@@ -3,9 +3,9 @@ import { createDeliverySlots, type DeliverySlots, type Slot } from "../backpress
 import { createOriginLines, type OriginLines } from "../backpressure/originLines.ts";
 import { createBatcher } from "../db/batcher.ts";
 import type { Deps } from "../deps.ts";
-import { bullPrefix, type JobPayloads, type QueueName } from "../jobs.ts";
+import type { JobPayloads, QueueName } from "../jobs.ts";
 import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metrics.ts";
-import { createRedis } from "../redis.ts";
+import { createRedis, redisKeyPrefix } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
@@ -228,7 +228,7 @@ export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Pro
       const share = Math.floor(workerConcurrency / instances) + (i < workerConcurrency % instances ? 1 : 0);
       const worker = new Worker(name, processor, {
         connection: connections[0]!,
-        prefix: bullPrefix(deps.config),
+        prefix: redisKeyPrefix(deps.config),
         concurrency: isDelivery ? share : 1,
         // Deliveries finish within the HTTP timeout; the lock only needs to outlast one attempt.
         lockDuration: Math.max(30_000, deps.config.delivery.timeoutMs * 3),

@@ -1,8 +1,8 @@
-import type { Redis } from "ioredis";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Config } from "../config.ts";
 import { rateLimited } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { type RedisClient, redisKeyPrefix } from "../redis.ts";
 
 const WINDOW_S = 60;
 /** Client addresses an api process remembers as refused; past this many it forgets the oldest. */
@@ -32,7 +32,7 @@ const callerKey = (caller: Caller) => caller.keyId ?? `jwt:${caller.workspaceId}
  * request through: an outage of the limiter must not become an outage of the API.
  */
 export function createRateLimits(
-  redis: Redis,
+  redis: RedisClient,
   config: Pick<Config, "redis" | "rateLimits">,
   logger: Logger,
 ): RateLimits {
@@ -46,7 +46,7 @@ export function createRateLimits(
     if (perMinute === 0) return async (_key: string) => {};
     const store = new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix: `${config.redis.prefix}:rate:${name}`,
+      keyPrefix: `${redisKeyPrefix(config)}:rate:${name}`,
       points: perMinute,
       duration: WINDOW_S,
     });

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
 import type { Logger } from "../../src/logger.ts";
-import { createRedis } from "../../src/redis.ts";
+import { createRedis, type RedisClient } from "../../src/redis.ts";
 import { testEnv } from "../support/hookpost.ts";
 import { freePort } from "../support/processes.ts";
 import { waitFor } from "../support/wait.ts";
@@ -16,7 +16,7 @@ function recordingLogger() {
 
 describe("Redis connections", () => {
   const config = loadConfig(testEnv());
-  const opened: Redis[] = [];
+  const opened: RedisClient[] = [];
   afterEach(() => {
     for (const c of opened.splice(0)) c.disconnect();
   });
@@ -58,7 +58,7 @@ describe("Redis connections", () => {
     await subscriber.subscribe(channel);
     await waitFor(async () => (await publisher.publish(channel, "before")) > 0, "the subscription");
     // Redis drops this subscriber's connection (only this one: other test files share the server).
-    const { localAddress, localPort } = subscriber.stream;
+    const { localAddress, localPort } = (subscriber as Redis).stream;
     await publisher.client("KILL", "ADDR", `${localAddress}:${localPort}`);
     await waitFor(async () => (await publisher.publish(channel, "after")) > 0, "the subscription again");
     await waitFor(() => received.includes("after"), "a message after reconnecting");
