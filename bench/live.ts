@@ -200,6 +200,7 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     id: `ep_bench_${workspaceId}`,
     workspaceId,
     url: "https://hooks.example.com/hookpost",
+    format: "STANDARD_WEBHOOKS" as const,
     description: "",
     eventTypes: ["*"],
     streams: [],

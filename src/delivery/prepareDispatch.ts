@@ -1,6 +1,6 @@
+import { formatRequest } from "./formats/index.ts";
+import type { WebhookFormat } from "./formats/types.ts";
 import type { DeliveryState, Trigger } from "./nextState.ts";
-import { eventBody } from "./payload.ts";
-import { buildSignedHeaders } from "./signing.ts";
 
 /** What one attempt needs to know of a delivery, as loaded. */
 export type DispatchInput = {
@@ -11,6 +11,7 @@ export type DispatchInput = {
   event: { id: string; type: string; occurredAt: Date | string; payload: unknown };
   endpoint: {
     url: string;
+    format: WebhookFormat;
     enabled: boolean;
     circuitOpenUntil: Date | null;
     headers: unknown;
@@ -65,14 +66,12 @@ export function prepareDispatch(input: {
     const until = delivery.endpoint.circuitOpenUntil;
     if (until !== null && until > now) return { kind: "defer", reason: "circuit-open" };
   }
-  const body = eventBody(delivery.event);
-  // The one place the request's headers are built; they are stored as the attempt's requestHeaders.
-  const headers = buildSignedHeaders({
-    msgId: delivery.event.id,
+  // The one place the request is built, in the endpoint's format; its headers are stored as the attempt's requestHeaders.
+  const { headers, body } = formatRequest({
+    format: delivery.endpoint.format,
+    event: delivery.event,
     timestampS: Math.floor(now.getTime() / 1_000),
-    body,
     secrets: input.secrets,
-    eventType: delivery.event.type,
     userAgent: input.userAgent,
     custom: delivery.endpoint.headers as Record<string, string>,
   });

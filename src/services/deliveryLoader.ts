@@ -66,6 +66,7 @@ const ENDPOINT_FIELDS = {
   id: true,
   workspaceId: true,
   url: true,
+  format: true,
   description: true,
   eventTypes: true,
   streams: true,

@@ -13,6 +13,7 @@ function delivery(overrides: Partial<DispatchInput> = {}, endpoint: Partial<Disp
     event: { id: "evt_1", type: "email.sent", occurredAt: now, payload: { a: 1 } },
     endpoint: {
       url: "https://example.com/h",
+      format: "STANDARD_WEBHOOKS",
       enabled: true,
       circuitOpenUntil: null,
       headers: {},
