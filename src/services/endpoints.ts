@@ -6,7 +6,7 @@ import type { Deps } from "../deps.ts";
 import { badInput, notFound, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { releaseWaiting } from "./circuit.ts";
-import { invalidEventTypeFilter } from "./eventTypes.ts";
+import { catalogFilters } from "./eventTypes.ts";
 import { checkNames } from "./inputBounds.ts";
 import { publishEndpointChange } from "./operational.ts";
 
@@ -58,11 +58,9 @@ function checkUrl(deps: Deps, url: string): string {
 function checkEventTypes(types: readonly string[]): string[] {
   checkNames(types, "eventTypes");
   if (types.length === 0) throw badInput('eventTypes must name at least one type (or "*")', "eventTypes");
-  for (const t of types) {
-    const reason = invalidEventTypeFilter(t);
-    if (reason) throw badInput(reason, "eventTypes");
-  }
-  return [...new Set(types)];
+  const checked = catalogFilters(types);
+  if ("reason" in checked) throw badInput(checked.reason, "eventTypes");
+  return checked.filters;
 }
 
 function checkHeaders(headers: Record<string, unknown>): Record<string, string> {

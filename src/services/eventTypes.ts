@@ -1,4 +1,6 @@
 import { Prisma } from "../db/generated/client.ts";
+import { aliasesOfCatalog, EVENT_NAMES, eventNameIn } from "../delivery/formats/eventNames.ts";
+import { WEBHOOK_FORMATS, type WebhookFormat } from "../delivery/formats/types.ts";
 import { quote } from "../errors.ts";
 
 /**
@@ -50,11 +52,82 @@ export function isKnownEventType(type: string): boolean {
   return KNOWN_TYPES.has(type);
 }
 
-/** Returns a reason when `filter` is not "*", a known type, or a known "<family>.*" prefix. */
-export function invalidEventTypeFilter(filter: string): string | undefined {
-  if (filter === "*" || KNOWN_TYPES.has(filter)) return undefined;
-  if (filter.endsWith(".*") && KNOWN_PREFIXES.has(filter.slice(0, -2))) return undefined;
-  return `unknown event type ${quote(filter)} (see the eventTypes query; use "*" or a prefix like "email.*")`;
+/** Other platforms' names (src/delivery/formats/eventNames.ts), each to its catalog type. */
+const ALIASES: ReadonlyMap<string, string> = aliasesOfCatalog();
+const ALL_NAMES: readonly string[] = [...KNOWN_TYPES, ...ALIASES.keys()];
+
+/** The catalog type `name` stands for (a catalog name or another platform's); undefined when none. */
+export function catalogTypeOf(name: string): string | undefined {
+  return KNOWN_TYPES.has(name) ? name : ALIASES.get(name);
+}
+
+/** Each name a type has in each format, for the eventTypes query. */
+export function namesByFormat(type: string): { format: WebhookFormat; name: string }[] {
+  return WEBHOOK_FORMATS.map((format) => ({ format, name: eventNameIn(format, type) }));
+}
+
+/** Every other name of a catalog type that is accepted for it. */
+export function aliasesOf(type: string): string[] {
+  const names = EVENT_NAMES[type];
+  return [...new Set([...Object.values(names?.in ?? {}), ...(names?.aliases ?? [])])].filter(
+    (n) => n !== type,
+  );
+}
+
+/** "unknown event type …", naming the known names closest to it. */
+export function unknownEventType(name: string): string {
+  const close = closestNames(name);
+  const hint = close.length > 0 ? `; did you mean ${close.map((n) => `"${n}"`).join(", ")}?` : "";
+  return `unknown event type ${quote(name)}${hint} (the eventTypes query lists them)`;
+}
+
+const MAX_SUGGESTIONS = 3;
+/** Longer names are no typo of a known one; comparing them would only cost time. */
+const MAX_COMPARED_CHARS = 64;
+
+function closestNames(name: string): string[] {
+  if (name.length > MAX_COMPARED_CHARS) return [];
+  const lower = name.toLowerCase();
+  const allowed = Math.max(2, Math.floor(lower.length / 3));
+  return ALL_NAMES.map((known) => ({ known, distance: editDistance(lower, known.toLowerCase()) }))
+    .filter(({ distance }) => distance <= allowed)
+    .sort((a, b) => a.distance - b.distance)
+    .slice(0, MAX_SUGGESTIONS)
+    .map(({ known }) => known);
+}
+
+/** Levenshtein distance; names are short. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * An endpoint's filters in catalog terms: each entry may be "*", a catalog
+ * type, a "<family>.*" prefix, another platform's name, or several of these
+ * comma-separated ("open,click,bounce"). A reason when one is unknown.
+ */
+export function catalogFilters(filters: readonly string[]): { filters: string[] } | { reason: string } {
+  const out = new Set<string>();
+  for (const filter of filters.flatMap((f) => f.split(","))) {
+    const name = filter.trim();
+    const type =
+      name === "*" || (name.endsWith(".*") && KNOWN_PREFIXES.has(name.slice(0, -2)))
+        ? name
+        : catalogTypeOf(name);
+    if (type === undefined)
+      return { reason: `${unknownEventType(name)}; use "*" or a prefix like "email.*"` };
+    out.add(type);
+  }
+  return { filters: [...out] };
 }
 
 /**

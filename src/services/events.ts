@@ -1,9 +1,9 @@
 import type { Event, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { badInput, quote } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { insertEventsAndDeliveries, type NewEvent } from "./eventInserts.ts";
-import { isKnownEventType, OPERATIONAL_EVENT_TYPES } from "./eventTypes.ts";
+import { catalogTypeOf, OPERATIONAL_EVENT_TYPES, unknownEventType } from "./eventTypes.ts";
 
 export type PublishEventInput = {
   type: string;
@@ -16,11 +16,19 @@ export type PublishEventInput = {
 const MAX_KEY_LENGTH = 255;
 const MAX_BATCH = 1_000;
 
-/** Checks one event of a publish; returns its data as JSON text, which is what gets stored. */
-function checkInput(deps: Deps, input: PublishEventInput, index: number | null): string {
+/**
+ * Checks one event of a publish; returns its catalog type (it may be named as
+ * another platform names it) and its data as JSON text, which is what gets stored.
+ */
+function checkInput(
+  deps: Deps,
+  input: PublishEventInput,
+  index: number | null,
+): { type: string; dataJson: string } {
   const at = index === null ? "" : ` (event ${index})`;
-  if (!isKnownEventType(input.type) || OPERATIONAL_EVENT_TYPES.has(input.type)) {
-    throw badInput(`unknown event type ${quote(input.type)}${at}; the eventTypes query lists them`, "type");
+  const type = catalogTypeOf(input.type);
+  if (type === undefined || OPERATIONAL_EVENT_TYPES.has(type)) {
+    throw badInput(`${unknownEventType(input.type)}${at}`, "type");
   }
   if (input.data === null || typeof input.data !== "object" || Array.isArray(input.data)) {
     throw badInput(`data must be a JSON object${at}`, "data");
@@ -38,7 +46,7 @@ function checkInput(deps: Deps, input: PublishEventInput, index: number | null):
   if (input.stream != null && input.stream.length > MAX_KEY_LENGTH) {
     throw badInput(`stream must be at most ${MAX_KEY_LENGTH} characters${at}`, "stream");
   }
-  return dataJson;
+  return { type, dataJson };
 }
 
 export async function publishEvent(
@@ -46,9 +54,7 @@ export async function publishEvent(
   workspaceId: string,
   input: PublishEventInput,
 ): Promise<Event> {
-  const [event] = await recordEvents(deps, workspaceId, [
-    { ...input, dataJson: checkInput(deps, input, null) },
-  ]);
+  const [event] = await recordEvents(deps, workspaceId, [{ ...input, ...checkInput(deps, input, null) }]);
   return event!;
 }
 
@@ -60,7 +66,7 @@ export async function publishEvents(
 ): Promise<Event[]> {
   if (inputs.length === 0 || inputs.length > MAX_BATCH)
     throw badInput(`publish 1–${MAX_BATCH} events at a time`, "inputs");
-  const checked = inputs.map((input, i) => ({ ...input, dataJson: checkInput(deps, input, i) }));
+  const checked = inputs.map((input, i) => ({ ...input, ...checkInput(deps, input, i) }));
   return recordEvents(deps, workspaceId, checked);
 }
 

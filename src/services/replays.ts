@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import { type Delivery, Prisma, type Replay, type ReplayStatus } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { badInput, notFound, quote } from "../errors.ts";
+import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { JOB } from "../jobs.ts";
 import { findEndpoint } from "./endpoints.ts";
 import { deliveryIdSql } from "./eventInserts.ts";
 import { enqueueDeliveries } from "./events.ts";
-import { endpointAdmitsSql, isKnownEventType, receivingFiltersSql } from "./eventTypes.ts";
+import { catalogTypeOf, endpointAdmitsSql, receivingFiltersSql, unknownEventType } from "./eventTypes.ts";
 import { checkNames } from "./inputBounds.ts";
 
 /**
@@ -52,10 +52,10 @@ function checkFilters(deps: Deps, input: ReplayEventsInput): Filters {
   const maxDays = deps.config.replay.maxSpanDays;
   if (input.until.getTime() - input.since.getTime() > maxDays * DAY_MS)
     throw badInput(`a replay covers at most ${maxDays} days; split the range`, "until");
-  const eventTypes = [...new Set(checkNames(input.eventTypes, "eventTypes") ?? [])].sort();
-  const unknown = eventTypes.find((t) => !isKnownEventType(t));
-  if (unknown)
-    throw badInput(`unknown event type ${quote(unknown)}; the eventTypes query lists them`, "eventTypes");
+  const names = checkNames(input.eventTypes, "eventTypes") ?? [];
+  const unknown = names.find((name) => catalogTypeOf(name) === undefined);
+  if (unknown !== undefined) throw badInput(unknownEventType(unknown), "eventTypes");
+  const eventTypes = [...new Set(names.map((name) => catalogTypeOf(name) ?? name))].sort();
   return {
     since: input.since,
     until: input.until,

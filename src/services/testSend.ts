@@ -1,9 +1,9 @@
 import type { DeliveryAttempt, Endpoint, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { badInput, quote } from "../errors.ts";
+import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { deliverNow } from "./dispatch.ts";
-import { isKnownEventType } from "./eventTypes.ts";
+import { catalogTypeOf, unknownEventType } from "./eventTypes.ts";
 import { sampleData } from "./samples.ts";
 
 export type TestSendResult = {
@@ -25,8 +25,8 @@ export async function testEndpoint(
   endpoint: Endpoint,
   eventType: string | null,
 ): Promise<TestSendResult> {
-  const type = eventType ?? "webhook.test";
-  if (!isKnownEventType(type)) throw badInput(`unknown event type ${quote(type)}`, "eventType");
+  const type = catalogTypeOf(eventType ?? "webhook.test");
+  if (type === undefined) throw badInput(unknownEventType(eventType ?? ""), "eventType");
   const now = new Date();
   const eventId = newId("event", now.getTime());
   const deliveryId = newId("delivery", now.getTime());
