@@ -1,5 +1,5 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
-import { eventBody } from "../delivery/payload.ts";
+import { formatBody } from "../delivery/formats/index.ts";
 import { checkNames } from "../services/inputBounds.ts";
 import { replayDelivery } from "../services/replayDelivery.ts";
 import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
@@ -29,6 +29,10 @@ const eventOf = (a: DeliveryAttempt, ctx: Context): Event | Promise<Event> =>
   (a as DeliveryAttempt & WithRelations).event ??
   ctx.deps.prisma.event.findUniqueOrThrow({ where: { id: a.eventId } });
 
+const endpointOf = (a: DeliveryAttempt, ctx: Context): Endpoint | Promise<Endpoint> =>
+  (a as DeliveryAttempt & WithRelations).endpoint ??
+  ctx.deps.prisma.endpoint.findUniqueOrThrow({ where: { id: a.endpointId } });
+
 export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
   description: "One HTTP request of a delivery: what was sent and what came back.",
   fields: (t) => ({
@@ -39,8 +43,12 @@ export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
     url: t.exposeString("url"),
     requestHeaders: t.expose("requestHeaders", { type: "JSON" }),
     requestBody: t.string({
-      description: "The body sent: the event's webhook body, the same bytes for every attempt.",
-      resolve: async (a, _args, ctx) => eventBody(await eventOf(a, ctx)),
+      description:
+        "The body sent: the event's webhook body in the endpoint's format, the same bytes for every attempt.",
+      resolve: async (a, _args, ctx) => {
+        const [event, endpoint] = await Promise.all([eventOf(a, ctx), endpointOf(a, ctx)]);
+        return formatBody(endpoint.format, event);
+      },
     }),
     responseStatus: t.exposeInt("responseStatus", { nullable: true }),
     responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true }),
@@ -56,9 +64,7 @@ export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
     event: t.field({ type: EventRef, resolve: (a, _args, ctx) => eventOf(a, ctx) }),
     endpoint: t.field({
       type: EndpointRef,
-      resolve: (a, _args, ctx) =>
-        (a as DeliveryAttempt & WithRelations).endpoint ??
-        ctx.deps.prisma.endpoint.findUniqueOrThrow({ where: { id: a.endpointId } }),
+      resolve: (a, _args, ctx) => endpointOf(a, ctx),
     }),
     delivery: t.field({
       type: DeliveryRef,

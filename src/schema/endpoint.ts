@@ -1,4 +1,7 @@
 import type { Endpoint } from "../db/generated/client.ts";
+import { secretKindOf } from "../delivery/formats/secrets.ts";
+import { rsaPublicKey } from "../delivery/formats/signers.ts";
+import { WEBHOOK_FORMATS } from "../delivery/formats/types.ts";
 import { redactedEndpointHeaders } from "../delivery/redaction.ts";
 import { badInput } from "../errors.ts";
 import {
@@ -8,17 +11,30 @@ import {
   rotateEndpointSecret,
   updateEndpoint,
 } from "../services/endpoints.ts";
-import { filtersReceiving } from "../services/eventTypes.ts";
+import { catalogTypeOf, filtersReceiving } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
 import { builder, limitOutbound, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
 import { paginate } from "./pagination.ts";
+
+export const WebhookFormatEnum = builder.enumType("WebhookFormat", {
+  description:
+    "How requests are laid out and signed: Hookpost's own way or another platform's (docs/formats.md).",
+  values: WEBHOOK_FORMATS,
+});
 
 export const EndpointRef = builder.prismaObject("Endpoint", {
   description: "A URL that receives the workspace's events as signed POSTs.",
   fields: (t) => ({
     id: t.exposeID("id"),
     url: t.exposeString("url"),
+    format: t.expose("format", { type: WebhookFormatEnum }),
+    publicKey: t.string({
+      nullable: true,
+      description:
+        "POSTAL: the key receivers verify signatures with (base64 SPKI, as Postal's DNS record holds it).",
+      resolve: (endpoint) => (secretKindOf(endpoint.format) === "rsa" ? rsaPublicKey(endpoint.secret) : null),
+    }),
     description: t.exposeString("description"),
     eventTypes: t.exposeStringList("eventTypes", {
       description: 'Types this endpoint receives: "*", exact types, or prefixes like "email.*".',
@@ -65,6 +81,12 @@ const EndpointFilter = builder.inputType("EndpointFilter", {
 const CreateEndpointInput = builder.inputType("CreateEndpointInput", {
   fields: (t) => ({
     url: t.string({ required: true }),
+    format: t.field({ type: WebhookFormatEnum, description: "Default STANDARD_WEBHOOKS." }),
+    secret: t.string({
+      description:
+        "Your own signing secret: whsec_<base64> (STANDARD_WEBHOOKS, POSTJECT), 16–256 characters " +
+        "(POSTSTACK, POSTHAWK, HMAC_SHA256_HEX) or an RSA private key in PEM (POSTAL). Default: a new one.",
+    }),
     eventTypes: t.stringList({
       required: true,
       description: 'Exact types, prefixes like "email.*", or "*" for all.',
@@ -85,6 +107,7 @@ const CreateEndpointInput = builder.inputType("CreateEndpointInput", {
 const UpdateEndpointInput = builder.inputType("UpdateEndpointInput", {
   fields: (t) => ({
     url: t.string(),
+    format: t.field({ type: WebhookFormatEnum }),
     eventTypes: t.stringList(),
     streams: t.stringList(),
     description: t.string(),
@@ -100,7 +123,8 @@ const CreateEndpointPayload = builder
     fields: (t) => ({
       endpoint: t.expose("endpoint", { type: EndpointRef }),
       secret: t.exposeString("secret", {
-        description: "The signing secret (whsec_…). Store it to verify requests.",
+        description:
+          "The signing secret (whsec_…, yours, or POSTAL's private key). Store it to verify requests.",
       }),
     }),
   });
@@ -159,7 +183,9 @@ builder.queryFields((t) => ({
         [
           { workspaceId: workspaceOf(ctx) },
           f?.enabled != null ? { enabled: f.enabled } : {},
-          f?.eventType ? { eventTypes: { hasSome: filtersReceiving(f.eventType) } } : {},
+          f?.eventType
+            ? { eventTypes: { hasSome: filtersReceiving(catalogTypeOf(f.eventType) ?? f.eventType) } }
+            : {},
         ],
         (query) => ctx.deps.prisma.endpoint.findMany(query),
       );
@@ -192,13 +218,17 @@ builder.mutationFields((t) => ({
     args: {
       id: t.arg.id({ required: true }),
       gracePeriodSeconds: t.arg.int({ description: "How long the old secret keeps signing (default 24 h)." }),
+      secret: t.arg.string({
+        description: "The new secret, in the endpoint format's shape (default: a new one).",
+      }),
     },
-    resolve: async (_root, { id, gracePeriodSeconds }, ctx) => {
+    resolve: async (_root, { id, gracePeriodSeconds, secret: given }, ctx) => {
       const { endpoint, secret } = await rotateEndpointSecret(
         ctx.deps,
         workspaceOf(ctx),
         String(id),
         gracePeriodSeconds,
+        given,
       );
       return { endpoint, secret, previousSecretExpiresAt: endpoint.previousSecretExpiresAt };
     },

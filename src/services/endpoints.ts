@@ -1,7 +1,9 @@
 import type { Endpoint } from "../db/generated/client.ts";
+import { FORMAT_HEADERS } from "../delivery/formats/index.ts";
+import { invalidSecret, newSecretFor } from "../delivery/formats/secrets.ts";
+import type { WebhookFormat } from "../delivery/formats/types.ts";
 import { validateEndpointUrl } from "../delivery/outboundGuard.ts";
 import { REDACTED_VALUE } from "../delivery/redaction.ts";
-import { generateSecret } from "../delivery/signing.ts";
 import type { Deps } from "../deps.ts";
 import { badInput, notFound, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
@@ -12,6 +14,7 @@ import { publishEndpointChange } from "./operational.ts";
 
 export type EndpointInput = {
   url?: string | null;
+  format?: WebhookFormat | null;
   eventTypes?: readonly string[] | null;
   streams?: readonly string[] | null;
   description?: string | null;
@@ -35,9 +38,8 @@ const RESERVED_HEADERS = new Set([
   "te",
   "trailer",
   "webhook-id",
-  "webhook-timestamp",
-  "webhook-signature",
   "x-hookpost-event",
+  ...FORMAT_HEADERS,
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const MAX_HEADERS = 20;
@@ -127,18 +129,28 @@ export async function findEndpoint(deps: Deps, workspaceId: string, id: string):
   return endpoint;
 }
 
+/** A secret given for an endpoint of `format`, checked; a new one when none is given. */
+function secretFor(format: WebhookFormat, secret: string | null | undefined): string {
+  if (secret == null) return newSecretFor(format);
+  const reason = invalidSecret(format, secret);
+  if (reason) throw badInput(`secret is not valid: ${reason}`, "secret");
+  return secret;
+}
+
 export async function createEndpoint(
   deps: Deps,
   workspaceId: string,
-  input: EndpointInput & { url: string; eventTypes: readonly string[] },
+  input: EndpointInput & { url: string; eventTypes: readonly string[]; secret?: string | null },
 ): Promise<{ endpoint: Endpoint; secret: string }> {
-  const secret = generateSecret();
+  const format = input.format ?? "STANDARD_WEBHOOKS";
+  const secret = secretFor(format, input.secret);
   const enabled = input.enabled ?? true;
   const endpoint = await deps.prisma.endpoint.create({
     data: {
       id: newId("endpoint"),
       workspaceId,
       url: checkUrl(deps, input.url),
+      format,
       eventTypes: checkEventTypes(input.eventTypes),
       streams: [...(checkNames(input.streams, "streams") ?? [])],
       description: checkDescription(input.description ?? ""),
@@ -172,6 +184,7 @@ export async function updateEndpoint(
     where: { id: current.id },
     data: {
       ...(input.url != null ? { url: checkUrl(deps, input.url) } : {}),
+      ...(input.format != null ? formatChange(current, input.format) : {}),
       ...(input.eventTypes != null ? { eventTypes: checkEventTypes(input.eventTypes) } : {}),
       ...(input.streams != null ? { streams: [...checkNames(input.streams, "streams")] } : {}),
       ...(input.description != null ? { description: checkDescription(input.description) } : {}),
@@ -193,6 +206,16 @@ export async function updateEndpoint(
   return endpoint;
 }
 
+/**
+ * A new format keeps the secrets that can sign its requests; otherwise (to or
+ * from Postal's RSA key, or a short HMAC secret to Standard Webhooks) a new
+ * secret of its kind replaces them: rotateEndpointSecret shows or sets it.
+ */
+function formatChange(current: Endpoint, format: WebhookFormat) {
+  if (invalidSecret(format, current.secret) === undefined) return { format };
+  return { format, secret: newSecretFor(format), previousSecret: null, previousSecretExpiresAt: null };
+}
+
 /** Deletes the endpoint and, with it, its deliveries: queued jobs find nothing and send nothing. */
 export async function deleteEndpoint(deps: Deps, workspaceId: string, id: string): Promise<string> {
   const { count } = await deps.prisma.endpoint.deleteMany({ where: { id, workspaceId } });
@@ -202,19 +225,23 @@ export async function deleteEndpoint(deps: Deps, workspaceId: string, id: string
 
 const MAX_GRACE_S = 7 * 86_400;
 
-/** New secret now; the old one keeps signing (a second signature) until the grace period ends. */
+/**
+ * New secret now (`secret`, or a generated one); the old one keeps signing
+ * until the grace period ends, where the format carries several signatures.
+ */
 export async function rotateEndpointSecret(
   deps: Deps,
   workspaceId: string,
   id: string,
   gracePeriodS: number | null | undefined,
+  given?: string | null,
 ): Promise<{ endpoint: Endpoint; secret: string }> {
   const grace = gracePeriodS ?? deps.config.delivery.secretRotationGraceS;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_S) {
     throw badInput(`gracePeriodSeconds must be between 0 and ${MAX_GRACE_S}`, "gracePeriodSeconds");
   }
   const current = await findEndpoint(deps, workspaceId, id);
-  const secret = generateSecret();
+  const secret = secretFor(current.format, given);
   const endpoint = await deps.prisma.endpoint.update({
     where: { id: current.id },
     data: {
