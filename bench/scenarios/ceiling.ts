@@ -1,6 +1,6 @@
 import { Pool } from "undici";
-import { eventBody } from "../../src/delivery/payload.ts";
-import { buildSignedHeaders, generateSecret } from "../../src/delivery/signing.ts";
+import { formatRequest } from "../../src/delivery/formats/index.ts";
+import { generateSecret } from "../../src/delivery/signing.ts";
 import { newId } from "../../src/ids.ts";
 import { USER_AGENT } from "../../src/version.ts";
 import { epochMs } from "../clock.ts";
@@ -24,13 +24,11 @@ export async function ceiling(ctx: BenchContext): Promise<Row> {
   const post = async () => {
     const now = new Date();
     const id = newId("event", now.getTime());
-    const body = eventBody({ id, type, occurredAt: now, payload: data });
-    const headers = buildSignedHeaders({
-      msgId: id,
+    const { headers, body } = formatRequest({
+      format: "STANDARD_WEBHOOKS",
+      event: { id, type, occurredAt: now, payload: data },
       timestampS: Math.floor(now.getTime() / 1_000),
-      body,
       secrets: [secret],
-      eventType: type,
       userAgent: USER_AGENT,
     });
     const res = await pool.request({ path: "/ok/ceiling", method: "POST", headers, body });

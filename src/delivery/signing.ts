@@ -30,32 +30,6 @@ export function signPayload(input: {
     .join(" ");
 }
 
-/**
- * Every header of a delivery request. Custom endpoint headers go in first so
- * that ours overwrite them: an endpoint cannot forge the signature, id or
- * content type. Names are lower-case so a custom `Content-Type` lands on the
- * same key as ours instead of being sent twice.
- */
-export function buildSignedHeaders(input: {
-  msgId: string;
-  timestampS: number;
-  body: string;
-  secrets: readonly string[];
-  eventType: string;
-  userAgent: string;
-  custom?: Record<string, string>;
-}): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(input.custom ?? {})) headers[name.toLowerCase()] = value;
-  headers["content-type"] = "application/json";
-  headers["user-agent"] = input.userAgent;
-  headers["webhook-id"] = input.msgId;
-  headers["webhook-timestamp"] = String(input.timestampS);
-  headers["webhook-signature"] = signPayload(input);
-  headers["x-hookpost-event"] = input.eventType;
-  return headers;
-}
-
 /** The HMAC key is the base64 part of the secret, decoded (as the Standard Webhooks libraries do). */
 function secretKey(secret: string): Buffer {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;

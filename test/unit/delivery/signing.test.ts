@@ -1,21 +1,20 @@
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
-import { buildSignedHeaders, generateSecret, signPayload } from "../../../src/delivery/signing.ts";
+import { formatRequest } from "../../../src/delivery/formats/index.ts";
+import { generateSecret, signPayload } from "../../../src/delivery/signing.ts";
 
 const body = JSON.stringify({ id: "evt_1", type: "email.sent", data: { to: "ana@example.com" } });
 const msgId = "evt_01HZX3Y4Q5R6S7T8V9W0XYZABC";
 const nowS = () => Math.floor(Date.now() / 1000);
 
 function headersFor(secrets: string[], payload = body) {
-  return buildSignedHeaders({
-    msgId,
-    timestampS: nowS(),
-    body: payload,
-    secrets,
-    eventType: "email.sent",
-    userAgent: "Hookpost/test",
-  });
+  const timestampS = nowS();
+  return {
+    "webhook-id": msgId,
+    "webhook-timestamp": String(timestampS),
+    "webhook-signature": signPayload({ msgId, timestampS, body: payload, secrets }),
+  };
 }
 
 describe("generateSecret", () => {
@@ -62,14 +61,13 @@ describe("signPayload", () => {
   });
 });
 
-describe("buildSignedHeaders", () => {
+describe("formatRequest in Standard Webhooks", () => {
   it("sends custom headers but never lets them override ours", () => {
-    const headers = buildSignedHeaders({
-      msgId,
+    const { headers } = formatRequest({
+      format: "STANDARD_WEBHOOKS",
+      event: { id: msgId, type: "email.bounced", occurredAt: new Date(0), payload: {} },
       timestampS: 1_700_000_000,
-      body,
       secrets: [generateSecret()],
-      eventType: "email.bounced",
       userAgent: "Hookpost/1.0.0",
       custom: { "X-Tenant": "acme", "Content-Type": "text/plain", "webhook-id": "forged" },
     });
