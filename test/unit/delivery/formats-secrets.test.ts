@@ -28,7 +28,7 @@ describe("user-supplied secrets", () => {
       expect(invalidSecret(format, "a".repeat(16))).toBeUndefined();
       expect(invalidSecret(format, "a".repeat(256))).toBeUndefined();
       expect(invalidSecret(format, "whsec_your_secret_key_here")).toBeUndefined();
-      expect(invalidSecret(format, "short-secret")).toMatch(/16–256 characters \(this one has 12\)/);
+      expect(invalidSecret(format, "short-secret")).toMatch(/16–256 characters long \(this one has 12\)/);
       expect(invalidSecret(format, "a".repeat(257))).toMatch(/16–256/);
     }
   });
