@@ -1,4 +1,4 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, sign } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, createPublicKey, type KeyObject, sign } from "node:crypto";
 
 /** One small function per signature scheme; Standard Webhooks' is signPayload in ../signing.ts. */
 
@@ -17,21 +17,41 @@ export function timestampedHexSignature(
   return [`t=${timestampS}`, ...secrets.map((secret) => `v1=${hexHmac(secret, content)}`)].join(",");
 }
 
+type ParsedRsaKey = { privateKey: KeyObject; publicKey: string; keyId: string };
+
+/** Parsed keys by PEM: parsing one costs more than a signature, and every request of an endpoint uses the same. */
+const parsedRsaKeys = new Map<string, ParsedRsaKey>();
+const MAX_PARSED_RSA_KEYS = 1_000;
+
+function parsedRsaKey(privateKeyPem: string): ParsedRsaKey {
+  let parsed = parsedRsaKeys.get(privateKeyPem);
+  if (!parsed) {
+    const privateKey = createPrivateKey(privateKeyPem);
+    const der = createPublicKey(privateKey).export({ type: "spki", format: "der" });
+    parsed = {
+      privateKey,
+      publicKey: der.toString("base64"),
+      keyId: createHash("sha256").update(der).digest("hex"),
+    };
+    if (parsedRsaKeys.size >= MAX_PARSED_RSA_KEYS) parsedRsaKeys.clear();
+    parsedRsaKeys.set(privateKeyPem, parsed);
+  }
+  return parsed;
+}
+
 /** Postal: base64 RSA PKCS#1 v1.5 signature of the body with the private key (SHA-1 legacy, SHA-256 current). */
 export function rsaSignature(privateKeyPem: string, body: string, hash: "sha1" | "sha256"): string {
-  return sign(hash, Buffer.from(body), createPrivateKey(privateKeyPem)).toString("base64");
+  return sign(hash, Buffer.from(body), parsedRsaKey(privateKeyPem).privateKey).toString("base64");
 }
 
 /** The public key of a PEM private key, as Postal publishes it in DNS: base64 of its SPKI DER. */
 export function rsaPublicKey(privateKeyPem: string): string {
-  return createPublicKey(privateKeyPem).export({ type: "spki", format: "der" }).toString("base64");
+  return parsedRsaKey(privateKeyPem).publicKey;
 }
 
 /** Postal's key id: hex SHA-256 of the public key's DER bytes. */
 export function rsaKeyId(privateKeyPem: string): string {
-  return createHash("sha256")
-    .update(Buffer.from(rsaPublicKey(privateKeyPem), "base64"))
-    .digest("hex");
+  return parsedRsaKey(privateKeyPem).keyId;
 }
 
 /** Formats with room for one signature sign with the newest secret. */
