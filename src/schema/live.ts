@@ -3,7 +3,7 @@ import type { Endpoint, ReplayStatus } from "../db/generated/client.ts";
 import { notFound } from "../errors.ts";
 import type { LiveFeed } from "../pubsub/feed.ts";
 import type { ReplayView } from "../pubsub/views.ts";
-import { eventTypeMatches } from "../services/eventTypes.ts";
+import { catalogFilters, eventTypeMatches } from "../services/eventTypes.ts";
 import { checkNames } from "../services/inputBounds.ts";
 import { findReplay } from "../services/replays.ts";
 import { builder, workspaceOf } from "./builder.ts";
@@ -58,12 +58,15 @@ builder.subscriptionFields((t) => ({
     args: { endpointId: t.arg.id(), eventTypes: t.arg.stringList() },
     subscribe: (_root, { endpointId, eventTypes }, ctx) => {
       checkNames(eventTypes, "eventTypes");
+      // Other platforms' names match as their catalog types; a list with an unknown name matches as given.
+      const named = eventTypes?.length ? catalogFilters(eventTypes) : null;
+      const filters = named && "filters" in named ? named.filters : eventTypes;
       return ctx.deps.pubsub.subscribe(
         "delivery-attempt",
         workspaceOf(ctx),
         (attempt) =>
           (!endpointId || attempt.endpointId === String(endpointId)) &&
-          (!eventTypes?.length || eventTypeMatches(eventTypes, attempt.event.type)),
+          (!filters?.length || eventTypeMatches(filters, attempt.event.type)),
       );
     },
     resolve: (attempt) => attempt,
