@@ -5,6 +5,7 @@ import {
   CreateFormattedEndpointDocument,
   EventTypeNamesDocument,
   PublishEventDocument,
+  PublishEventsDocument,
   ReplayDeliveryDocument,
   RotateEndpointSecretToDocument,
   TestEndpointDocument,
@@ -324,6 +325,20 @@ describe("receivers of other platforms' webhooks", () => {
     expect(result).toEqual({ code: "BAD_USER_INPUT", message: expect.stringMatching(/"clik".*"click"/) });
     const publish = await client.fails(PublishEventDocument, { input: { type: "MessageBounce", data: {} } });
     expect(publish).toEqual({ code: "BAD_USER_INPUT", message: expect.stringMatching(/"MessageBounced"/) });
+    const { publishEvents } = await client.ok(PublishEventsDocument, {
+      inputs: [
+        { type: "delivered", data: {} },
+        { type: "MessageLoaded", data: {} },
+        { type: "delivery_delay", data: {} },
+        { type: "DomainDNSError", data: {} },
+      ],
+    });
+    expect(publishEvents.map((e) => e.type)).toEqual([
+      "email.delivered",
+      "email.opened",
+      "email.delivery_delayed",
+      "domain.dns_error",
+    ]);
   });
 
   it("a new format keeps a secret that fits it and replaces one that does not", async () => {

@@ -108,4 +108,23 @@ describe("prepareDispatch", () => {
     });
     expect(d.request.headers["webhook-signature"]).toMatch(/^v1,/);
   });
+
+  it("builds the request in the endpoint's format", () => {
+    const d = prepareDispatch({
+      delivery: delivery({}, { format: "POSTHAWK" }),
+      trigger: null,
+      now,
+      secrets: ["posthawk-secret-0123"],
+      userAgent: "Hookpost/test",
+    });
+    if (d.kind !== "send") throw new Error(d.kind);
+    expect(JSON.parse(d.request.body)).toMatchObject({ id: "evt_1", type: "send" });
+    expect(d.request.headers).toMatchObject({
+      "webhook-id": "evt_1",
+      "user-agent": "Posthawk-Webhook/1.0",
+      "x-posthawk-event": "send",
+      "x-posthawk-signature": expect.stringMatching(/^sha256=[0-9a-f]{64}$/),
+    });
+    expect(d.request.headers["webhook-signature"]).toBeUndefined();
+  });
 });
