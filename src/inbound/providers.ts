@@ -9,9 +9,7 @@ import type { FetchingVerifier, Handshake, Mapper, Verifier } from "./types.ts";
 
 /** How each provider's requests are verified and mapped, and its protocol's own steps answered. */
 export const PROVIDERS: Readonly<
-  Partial<
-    Record<InboundProvider, { verify: Verifier | FetchingVerifier; map: Mapper; handshake?: Handshake }>
-  >
+  Record<InboundProvider, { verify: Verifier | FetchingVerifier; map: Mapper; handshake?: Handshake }>
 > = {
   GENERIC: { verify: verifyGeneric, map: mapGeneric },
   RESEND: { verify: verifyResend, map: mapResend },

@@ -59,7 +59,6 @@ function idempotencyKeyOf(source: InboundSource, event: MappedEvent): string {
 /** Verifies, maps and publishes one request; the events are durable when it returns. */
 async function ingest(deps: Deps, source: InboundSource, request: InboundRequest): Promise<InboundOutcome> {
   const provider = PROVIDERS[source.provider];
-  if (!provider) return rejected(501, `${source.provider} requests are not received yet`);
   const tools = { sns: deps.sns };
   let mapped: MappedEvent[];
   try {

@@ -4,7 +4,6 @@ import type { InboundProvider, InboundSource, Prisma } from "../db/generated/cli
 import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { MAX_NAME_LENGTH } from "../services/inputBounds.ts";
-import { PROVIDERS } from "./providers.ts";
 import type { InboundVerification } from "./types.ts";
 
 export type InboundSourceInput = {
@@ -74,8 +73,6 @@ export async function createInboundSource(
   workspaceId: string,
   input: InboundSourceInput,
 ): Promise<InboundSource> {
-  if (!PROVIDERS[input.provider])
-    throw badInput(`${input.provider} sources are not received yet`, "provider");
   checkName(input.name, "name");
   checkName(input.stream, "stream");
   const verification = checkVerification(input.provider, input.verification);

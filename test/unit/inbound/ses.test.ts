@@ -1,7 +1,14 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { mapSes, SNS_MAX_AGE_S, snsStringToSign, verifySes } from "../../../src/inbound/providers/ses.ts";
-import { parseSnsHosts, type SnsClient, snsUrlRefusal } from "../../../src/inbound/snsClient.ts";
+import {
+  createSnsClient,
+  parseSnsHosts,
+  type SnsClient,
+  snsUrlRefusal,
+} from "../../../src/inbound/snsClient.ts";
+import { InboundUnavailableError } from "../../../src/inbound/types.ts";
+import { startReceiver } from "../../support/receiver.ts";
 import {
   sesBounce,
   sesBounceNotification,
@@ -140,6 +147,28 @@ describe("INBOUND_SNS_HOSTS", () => {
     expect(snsUrlRefusal("https://sns.a.b.amazonaws.com/x", rules)).not.toBeNull();
     expect(snsUrlRefusal("https://snsXus-east-1.amazonaws.com/x", rules)).not.toBeNull();
     expect(snsUrlRefusal("nope", rules)).toBe("not a URL");
+  });
+});
+
+describe("the SNS client", () => {
+  it("goes through the outbound guard: loopback is refused unless OUTBOUND_ALLOW allows it", async () => {
+    const fakeSns = await startReceiver(() => ({ status: 200, body: key.certificatePem }));
+    const { url } = fakeSns;
+    const guarded = createSnsClient({ hosts: ["http://127.0.0.1", "http://localhost"], outboundAllow: [] });
+    const allowed = createSnsClient({ hosts: ["http://127.0.0.1"], outboundAllow: ["127.0.0.0/8"] });
+    try {
+      await expect(guarded.confirmSubscription(url)).rejects.toThrow(InboundUnavailableError);
+      await expect(guarded.confirmSubscription(url)).rejects.toThrow(/loopback/);
+      await expect(guarded.certificate(url.replace("127.0.0.1", "localhost"))).rejects.toThrow(/loopback/);
+      expect(fakeSns.requests).toHaveLength(0);
+      const certificate = await allowed.certificate(url);
+      expect(certificate.publicKey.asymmetricKeyType).toBe("rsa");
+      expect(await allowed.certificate(url)).toBe(certificate);
+      await allowed.confirmSubscription(url);
+      expect(fakeSns.requests.map((r) => r.method)).toEqual(["GET", "GET"]);
+    } finally {
+      await Promise.all([guarded.close(), allowed.close(), fakeSns.close()]);
+    }
   });
 });
 
