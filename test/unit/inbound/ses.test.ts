@@ -1,13 +1,19 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { mapSes, SNS_MAX_AGE_S, snsStringToSign, verifySes } from "../../../src/inbound/providers/ses.ts";
+import {
+  mapSes,
+  SNS_MAX_AGE_S,
+  sesHandshake,
+  snsStringToSign,
+  verifySes,
+} from "../../../src/inbound/providers/ses.ts";
 import {
   createSnsClient,
   parseSnsHosts,
   type SnsClient,
   snsUrlRefusal,
 } from "../../../src/inbound/snsClient.ts";
-import { InboundUnavailableError } from "../../../src/inbound/types.ts";
+import { InboundBodyError, InboundUnavailableError } from "../../../src/inbound/types.ts";
 import { startReceiver } from "../../support/receiver.ts";
 import {
   sesBounce,
@@ -147,6 +153,48 @@ describe("INBOUND_SNS_HOSTS", () => {
     expect(snsUrlRefusal("https://sns.a.b.amazonaws.com/x", rules)).not.toBeNull();
     expect(snsUrlRefusal("https://snsXus-east-1.amazonaws.com/x", rules)).not.toBeNull();
     expect(snsUrlRefusal("nope", rules)).toBe("not a URL");
+  });
+});
+
+describe("AMAZON_SES: SNS's own messages", () => {
+  const subscribeUrl = `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${sesTopicArn}&Token=abc`;
+  const confirmations = () => {
+    const confirmed: string[] = [];
+    return {
+      confirmed,
+      sns: { ...fakeSns(), confirmSubscription: async (url: string) => void confirmed.push(url) },
+    };
+  };
+
+  it("confirms a SubscriptionConfirmation at its SubscribeURL, only on an SNS host", async () => {
+    const { confirmed, sns } = confirmations();
+    const confirmation = {
+      Type: "SubscriptionConfirmation",
+      TopicArn: sesTopicArn,
+      SubscribeURL: subscribeUrl,
+    };
+    expect(await sesHandshake(request(confirmation), { sns })).toBe(
+      `subscription to ${sesTopicArn} confirmed`,
+    );
+    expect(confirmed).toEqual([subscribeUrl]);
+    const elsewhere = {
+      ...confirmation,
+      SubscribeURL: "https://attacker.example.com/?Action=ConfirmSubscription",
+    };
+    await expect(sesHandshake(request(elsewhere), { sns })).rejects.toThrow(InboundBodyError);
+    expect(confirmed).toHaveLength(1);
+  });
+
+  it("only logs an UnsubscribeConfirmation, and leaves Notifications to the mapping", async () => {
+    const { confirmed, sns } = confirmations();
+    const unsubscribe = {
+      Type: "UnsubscribeConfirmation",
+      TopicArn: sesTopicArn,
+      SubscribeURL: subscribeUrl,
+    };
+    expect(await sesHandshake(request(unsubscribe), { sns })).toBe(`unsubscribed from ${sesTopicArn}`);
+    expect(await sesHandshake(request(notification(sesBounce)), { sns })).toBeNull();
+    expect(confirmed).toEqual([]);
   });
 });
 
