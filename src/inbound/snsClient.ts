@@ -37,12 +37,12 @@ type HostRule = { protocol: "https:" | "http:"; host: RegExp };
 export function parseSnsHosts(entries: readonly string[]): HostRule[] {
   return entries.map((entry) => {
     const plain = entry.startsWith("http://");
-    const host = (plain ? entry.slice("http://".length) : entry).toLowerCase();
-    if (!/^[a-z0-9.*:[\]-]+$/.test(host))
-      throw new Error(`INBOUND_SNS_HOSTS: "${entry}" is not a host pattern`);
+    // As urlHost gives it: lower-case, IPv6 without brackets.
+    const host = (plain ? entry.slice("http://".length) : entry).toLowerCase().replace(/^\[(.*)\]$/, "$1");
+    if (!/^[a-z0-9.*:-]+$/.test(host)) throw new Error(`INBOUND_SNS_HOSTS: "${entry}" is not a host pattern`);
     const pattern = host
       .split(".")
-      .map((label) => (label === "*" ? "[a-z0-9-]+" : label.replace(/[[\]]/g, "\\$&")))
+      .map((label) => (label === "*" ? "[a-z0-9-]+" : label))
       .join("\\.");
     return { protocol: plain ? "http:" : "https:", host: new RegExp(`^${pattern}$`) };
   });

@@ -143,7 +143,12 @@ describe("AMAZON_SES: SNS message signatures", () => {
 });
 
 describe("INBOUND_SNS_HOSTS", () => {
-  const rules = parseSnsHosts(["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn", "http://127.0.0.1"]);
+  const rules = parseSnsHosts([
+    "sns.*.amazonaws.com",
+    "sns.*.amazonaws.com.cn",
+    "http://127.0.0.1",
+    "http://[::1]",
+  ]);
   it("allows SNS hosts of any region over HTTPS, and plain HTTP only where an entry says so", () => {
     expect(snsUrlRefusal(CERT_URL, rules)).toBeNull();
     expect(snsUrlRefusal("https://sns.cn-north-1.amazonaws.com.cn/x.pem", rules)).toBeNull();
@@ -152,7 +157,9 @@ describe("INBOUND_SNS_HOSTS", () => {
     expect(snsUrlRefusal("https://sns.evil.com.amazonaws.com.attacker.net/x", rules)).not.toBeNull();
     expect(snsUrlRefusal("https://sns.a.b.amazonaws.com/x", rules)).not.toBeNull();
     expect(snsUrlRefusal("https://snsXus-east-1.amazonaws.com/x", rules)).not.toBeNull();
+    expect(snsUrlRefusal("http://[::1]:8080/cert.pem", rules)).toBeNull();
     expect(snsUrlRefusal("nope", rules)).toBe("not a URL");
+    expect(() => parseSnsHosts(["sns.(.*).amazonaws.com"])).toThrow(/not a host pattern/);
   });
 });
 
