@@ -29,6 +29,10 @@ export type InboundEventData = {
   tags?: string[];
   bounce?: { type: "hard" | "soft"; code?: string; reason?: string };
   click?: { url: string };
+  /** The receiving server's SMTP answer (a delivery, a delay). */
+  smtpResponse?: string;
+  /** Why the provider rejected or failed the message (not a bounce: that is bounce.reason). */
+  reason?: string;
   userAgent?: string;
   ip?: string;
 };

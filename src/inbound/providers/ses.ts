@@ -176,13 +176,18 @@ function recipientsOf(providerType: string, detail: Json): string[] | undefined 
   return Array.isArray(list) ? strings(list.map((r) => objectAt(r).emailAddress)) : undefined;
 }
 
+/** The first of a list of recipient objects ({emailAddress, status, diagnosticCode}), its fields as text. */
+function firstRecipient(list: unknown): { status?: string; diagnosticCode?: string } {
+  const first = objectAt(Array.isArray(list) ? list[0] : undefined);
+  return { status: str(first.status), diagnosticCode: str(first.diagnosticCode) };
+}
+
 function bounceOf(bounce: Json): InboundEventData["bounce"] {
-  const recipients = Array.isArray(bounce.bouncedRecipients) ? bounce.bouncedRecipients : [];
-  const first = objectAt(recipients[0]);
+  const first = firstRecipient(bounce.bouncedRecipients);
   return compact({
     type: str(bounce.bounceType) === "Permanent" ? ("hard" as const) : ("soft" as const),
-    code: str(first.status),
-    reason: str(first.diagnosticCode) ?? str(bounce.bounceSubType),
+    code: first.status,
+    reason: first.diagnosticCode ?? str(bounce.bounceSubType),
   });
 }
 
@@ -218,6 +223,8 @@ export const mapSes: Mapper = (request) => {
         tags: tagsOf(mail.tags),
         bounce: providerType === "Bounce" ? bounceOf(detail) : undefined,
         click: str(detail.link) ? { url: str(detail.link)! } : undefined,
+        smtpResponse: str(detail.smtpResponse) ?? firstRecipient(detail.delayedRecipients).diagnosticCode,
+        reason: str(detail.reason) ?? str(detail.errorMessage),
         userAgent: str(detail.userAgent),
         ip: str(detail.ipAddress),
       }),

@@ -285,10 +285,23 @@ describe("AMAZON_SES: mapping SES events", () => {
       userAgent: expect.stringContaining("Windows"),
     });
     expect(mapped(sesOpen)[0]!.occurredAt).toEqual(new Date("2017-08-09T22:00:19.652Z"));
+    expect(mapped(sesDelivery)[0]!.data.smtpResponse).toBe("250 2.6.0 Message received");
+    expect(mapped(sesDeliveryDelay)[0]!.data).toMatchObject({
+      smtpResponse: "smtp; 421 4.4.1 Unable to connect",
+      to: ["recipient@example.com"],
+    });
+    expect(mapped(sesReject)[0]!.data.reason).toBe("Bad content");
   });
 
   it("keeps unknown types and non-SES messages as IGNORED, and maps no event from a confirmation", () => {
-    expect(mapped({ ...sesSend, eventType: "Rendering Failure", failure: {} })[0]!.type).toBe("email.failed");
+    const failure = {
+      errorMessage: "Attribute 'name' is not present in the rendering data.",
+      templateName: "Welcome",
+    };
+    expect(mapped({ ...sesSend, eventType: "Rendering Failure", failure })[0]).toMatchObject({
+      type: "email.failed",
+      data: { reason: failure.errorMessage },
+    });
     expect(
       mapped({
         eventType: "Subscription",
