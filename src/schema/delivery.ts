@@ -1,5 +1,5 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
-import { formatBody } from "../delivery/formats/index.ts";
+import { formatBody, formatOfSentHeaders } from "../delivery/formats/index.ts";
 import { checkNames } from "../services/inputBounds.ts";
 import { replayDelivery } from "../services/replayDelivery.ts";
 import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
@@ -44,11 +44,9 @@ export const DeliveryAttemptRef = builder.prismaObject("DeliveryAttempt", {
     requestHeaders: t.expose("requestHeaders", { type: "JSON" }),
     requestBody: t.string({
       description:
-        "The body sent: the event's webhook body in the endpoint's format, the same bytes for every attempt.",
-      resolve: async (a, _args, ctx) => {
-        const [event, endpoint] = await Promise.all([eventOf(a, ctx), endpointOf(a, ctx)]);
-        return formatBody(endpoint.format, event);
-      },
+        "The body sent: the event's webhook body in the format it was sent in, the same bytes for every attempt.",
+      resolve: async (a, _args, ctx) =>
+        formatBody(formatOfSentHeaders(a.requestHeaders), await eventOf(a, ctx)),
     }),
     responseStatus: t.exposeInt("responseStatus", { nullable: true }),
     responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true }),

@@ -29,6 +29,21 @@ export const FORMAT_HEADERS: readonly string[] = [
   "x-webhook-signature",
 ];
 
+/**
+ * The format a logged request was sent in, read from the headers only that
+ * format sends (custom headers cannot take their names), so a log shows the
+ * body as sent even after the endpoint's format changed.
+ */
+export function formatOfSentHeaders(headers: unknown): WebhookFormat {
+  const sent = (headers ?? {}) as Record<string, unknown>;
+  if ("x-postal-signature-256" in sent) return "POSTAL";
+  if ("x-poststack-signature" in sent) return "POSTSTACK";
+  if ("x-posthawk-signature" in sent) return "POSTHAWK";
+  if ("x-webhook-signature" in sent) return "HMAC_SHA256_HEX";
+  if (sent["user-agent"] === postject.userAgent) return "POSTJECT";
+  return "STANDARD_WEBHOOKS";
+}
+
 /** The body a receiver in `format` gets for `event`. */
 export function formatBody(format: WebhookFormat, event: FormatEvent): string {
   return FORMATS[format].body(event, eventNameIn(format, event.type));

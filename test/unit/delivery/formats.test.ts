@@ -1,7 +1,12 @@
 import { createHmac, createPublicKey, timingSafeEqual, verify } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { FORMATS, formatBody, formatRequest } from "../../../src/delivery/formats/index.ts";
+import {
+  FORMATS,
+  formatBody,
+  formatOfSentHeaders,
+  formatRequest,
+} from "../../../src/delivery/formats/index.ts";
 import { newSecretFor } from "../../../src/delivery/formats/secrets.ts";
 import {
   currentSecret,
@@ -197,6 +202,17 @@ describe("formatRequest", () => {
       email_id: "msg_01JD5Q8Z3X",
       recipient: "ada@example.com",
     });
+  });
+
+  it("a logged request's headers tell the format it was sent in", () => {
+    for (const format of WEBHOOK_FORMATS) {
+      const { headers } = request(format, [newSecretFor(format)]);
+      expect(formatOfSentHeaders(headers)).toBe(format);
+    }
+    // Attempts logged before formats existed were Standard Webhooks requests.
+    expect(formatOfSentHeaders({ "webhook-signature": "v1,x", "user-agent": "Hookpost/0.1.0" })).toBe(
+      "STANDARD_WEBHOOKS",
+    );
   });
 
   it("the same event gives the same bytes on every attempt", () => {
