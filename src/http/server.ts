@@ -15,6 +15,7 @@ import { INBOUND_PATH, serveInbound } from "./inbound.ts";
 import { useInputChecks } from "./inputChecks.ts";
 import { listen } from "./listen.ts";
 import { useOperationLimits } from "./operationLimits.ts";
+import { usePortalAccess } from "./portalAccess.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
@@ -60,6 +61,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       useRequestBodyLimit(deps.config.http.requestBodyLimitBytes),
       ...useOperationLimits(deps.config.graphql),
       useInputChecks(deps.config.graphql.maxInputDepth),
+      usePortalAccess(),
     ],
     context: async (ctx) => ({
       viewer: await authenticate(authorizationOf(ctx), clientAddressOf(ctx.req)),
