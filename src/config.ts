@@ -113,6 +113,11 @@ const envSchema = z.object({
   PUBLIC_URL: z.string().optional(),
   /** The built web app served at `/` (`npm run build` makes it). Unset: web/dist in the project. */
   WEB_DIST_DIR: z.string().min(1).optional(),
+  /**
+   * Sites that may show the web app in a frame, as a CSP `frame-ancestors`
+   * source list (e.g. "https://app.example.com"; "'none'" for none). Unset: any site.
+   */
+  WEB_FRAME_ANCESTORS: z.string().min(1).optional(),
 
   /** HS256 secret for frontend JWTs whose `workspace` claim names the workspace. Unset: JWT auth off. */
   JWT_SECRET: z.string().min(16).optional(),
@@ -244,6 +249,7 @@ export type Config = Readonly<{
     workerPort: number;
     publicUrl: string | undefined;
     webDistDir: string | undefined;
+    webFrameAncestors: string | undefined;
     requestBodyLimitBytes: number;
     inboundBodyLimitBytes: number;
   };
@@ -317,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workerPort: e.WORKER_PORT,
       publicUrl: e.PUBLIC_URL,
       webDistDir: e.WEB_DIST_DIR,
+      webFrameAncestors: e.WEB_FRAME_ANCESTORS,
       requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
       inboundBodyLimitBytes: e.INBOUND_BODY_LIMIT_BYTES,
     },
