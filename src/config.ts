@@ -119,7 +119,10 @@ const envSchema = z.object({
    */
   WEB_FRAME_ANCESTORS: z.string().min(1).optional(),
 
-  /** HS256 secret for frontend JWTs whose `workspace` claim names the workspace. Unset: JWT auth off. */
+  /**
+   * HS256 secret for frontend JWTs whose `workspace` claim names the workspace, and for portal links.
+   * Unset: JWT auth off, and each api process signs portal links with a random key of its own.
+   */
   JWT_SECRET: z.string().min(16).optional(),
   /** Claim in the JWT that carries the workspace id. */
   JWT_WORKSPACE_CLAIM: z.string().default("workspace"),
