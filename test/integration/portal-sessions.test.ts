@@ -336,7 +336,7 @@ describe("portal sessions", () => {
 
   it("ends a live subscription with UNAUTHENTICATED when its link expires", async () => {
     // Signed as if made a while ago, so it expires while the subscription runs.
-    const lifetimeMs = 15_000;
+    const lifetimeMs = 20_000;
     const claim = { workspaceId: hp.workspace.id, endpointIds: null, readOnly: true };
     const madeAt = new Date(Date.now() - 60_000 + lifetimeMs);
     const { token, expiresAt } = await signPortalToken(portalKey(hp.config.auth), claim, 60, madeAt);
