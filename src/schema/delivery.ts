@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
 import { formatBody, formatOfSentHeaders } from "../delivery/formats/index.ts";
+import { endpointFilter } from "../services/access.ts";
 import { checkNames } from "../services/inputBounds.ts";
 import { replayDelivery } from "../services/replayDelivery.ts";
 import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
@@ -116,7 +117,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, { id }, ctx) =>
       ctx.deps.prisma.delivery.findFirst({
         ...query,
-        where: { id: String(id), workspaceId: workspaceOf(ctx) },
+        where: { id: String(id), workspaceId: workspaceOf(ctx), ...endpointFilter(ctx, "endpointId") },
       }),
   }),
   deliveries: t.connection({
@@ -129,6 +130,7 @@ builder.queryFields((t) => ({
         args,
         [
           { workspaceId: workspaceOf(ctx) },
+          endpointFilter(ctx, "endpointId"),
           f?.endpointId ? { endpointId: String(f.endpointId) } : {},
           f?.eventId ? { eventId: String(f.eventId) } : {},
           f?.status?.length ? { status: { in: f.status } } : {},
@@ -149,7 +151,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       await limitOutbound(ctx);
-      return replayDelivery(ctx.deps, workspaceOf(ctx), String(id));
+      return replayDelivery(ctx.deps, workspaceOf(ctx), String(id), endpointFilter(ctx, "endpointId"));
     },
   }),
 }));
