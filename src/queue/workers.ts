@@ -9,6 +9,7 @@ import { createRedis, redisKeyPrefix } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
+import { createEndpointRateLimit, type EndpointRateLimit } from "./endpointRateLimit.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
@@ -59,7 +60,12 @@ type DeliveryRunner = {
  * in Redis, never in a sleeping worker, so a failing or slow endpoint does
  * not slow healthy ones.
  */
-function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () => boolean): DeliveryRunner {
+function createDeliveryRunner(
+  deps: Deps,
+  slots: DeliverySlots,
+  rateLimit: EndpointRateLimit,
+  isClosing: () => boolean,
+): DeliveryRunner {
   const runAgain = createBatcher<{ deliveryId: string; delayMs: number }, void>({
     maxBatch: 500,
     maxDelayMs: 0,
@@ -107,6 +113,9 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
         saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
       };
     }
+    // An endpoint's rate limit: its delivery waits for its turn in Redis, its slot free for others.
+    const waitMs = await rateLimit.waitMs(delivery.endpoint, deliveryId);
+    if (waitMs > 0) return { kind: "deferred", delayMs: waitMs };
     return sendAttempt(deps, prepared.ready, {
       signal,
       onSlow: () => {
@@ -209,14 +218,15 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
 export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Promise<void> } {
   let closing = false;
   const slots = createDeliverySlots(deps.config.delivery.workerConcurrency);
-  const runner = createDeliveryRunner(deps, slots, () => closing);
+  const connections = [createRedis(deps.config, "worker", deps.logger)];
+  const rateLimit = createEndpointRateLimit(connections[0]!, deps.config);
+  const runner = createDeliveryRunner(deps, slots, rateLimit, () => closing);
   const processors: Processors = {
     delivery: runner.processor,
     replay: replayProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     ...extra,
   };
-  const connections = [createRedis(deps.config, "worker", deps.logger)];
   const workers: Worker[] = [];
   const { workerConcurrency, workers: deliveryWorkers } = deps.config.delivery;
   for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {
