@@ -44,6 +44,19 @@ describe("the endpoint rate limit", () => {
     expect(await other!.waitMs(endpoint, "dlv_1")).toBe(0);
   });
 
+  it("spreads deliveries back late for their times instead of sending them together", async () => {
+    const endpoint = { id: "ep_late", rateLimitPerSecond: 10 };
+    expect(await one!.waitMs(endpoint, "dlv_a")).toBe(0);
+    expect(await one!.waitMs(endpoint, "dlv_b")).toBeGreaterThan(0);
+    expect(await one!.waitMs(endpoint, "dlv_c")).toBeGreaterThan(0);
+    // Both come back long after their times (a stalled worker), together: one goes, the other gets a new time.
+    await sleep(700);
+    expect(await other!.waitMs(endpoint, "dlv_b")).toBe(0);
+    const again = await one!.waitMs(endpoint, "dlv_c");
+    expect(again).toBeGreaterThan(50);
+    expect(again).toBeLessThanOrEqual(100);
+  });
+
   it("keeps endpoints apart", async () => {
     const slow = { id: "ep_one", rateLimitPerSecond: 1 };
     expect(await one!.waitMs(slow, "dlv_a")).toBe(0);
