@@ -6,7 +6,7 @@ import type { Deps } from "../deps.ts";
 import type { JobPayloads, QueueName } from "../jobs.ts";
 import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metrics.ts";
 import { createRedis, redisKeyPrefix } from "../redis.ts";
-import { markWaiting } from "../services/deliveries.ts";
+import { markDueAt, markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
 import { consumeBatches } from "./batchQueue.ts";
 import { createEndpointRateLimit, type EndpointRateLimit } from "./endpointRateLimit.ts";
@@ -77,6 +77,14 @@ function createDeliveryRunner(
       return items.map(() => undefined);
     },
   });
+  const markRateLimited = createBatcher<{ deliveryId: string; dueAt: Date }, void>({
+    maxBatch: 500,
+    maxDelayMs: 0,
+    runBatch: async (items) => {
+      await markDueAt(deps.prisma, items);
+      return items.map(() => undefined);
+    },
+  });
   const lines = createOriginLines({
     isSaturated: (origin) => deps.sender.isSaturated(origin),
     maxWaiting: MAX_WAITING_FOR_ORIGINS,
@@ -115,7 +123,17 @@ function createDeliveryRunner(
     }
     // An endpoint's rate limit: its delivery waits for its turn in Redis, its slot free for others.
     const waitMs = await rateLimit.waitMs(delivery.endpoint, deliveryId);
-    if (waitMs > 0) return { kind: "deferred", delayMs: waitMs };
+    if (waitMs > 0) {
+      markRateLimited
+        .run({ deliveryId, dueAt: new Date(Date.now() + waitMs) })
+        .catch((err: unknown) =>
+          deps.logger.warn(
+            { err },
+            "marking rate-limited deliveries failed; the sweeper may offer them early",
+          ),
+        );
+      return { kind: "deferred", delayMs: waitMs };
+    }
     return sendAttempt(deps, prepared.ready, {
       signal,
       onSlow: () => {

@@ -17,6 +17,25 @@ export async function markWaiting(prisma: Db, deliveryIds: readonly string[]): P
   );
 }
 
+/**
+ * Records when deliveries waiting for their endpoint's rate limit are due
+ * (src/queue/endpointRateLimit.ts): the sweeper leaves them to their delayed
+ * jobs until then, and the API shows when each goes. Settled ones are left as
+ * they are. Times travel as epoch ms: UTC whatever the session's time zone.
+ */
+export async function markDueAt(
+  prisma: Db,
+  due: readonly { deliveryId: string; dueAt: Date }[],
+): Promise<void> {
+  await queryRows(
+    prisma,
+    Prisma.sql`
+    UPDATE "Delivery" d SET "nextAttemptAt" = 'epoch'::timestamp + v.due_ms * interval '1 millisecond'
+    FROM unnest(${due.map((d) => d.deliveryId)}::text[], ${due.map((d) => d.dueAt.getTime())}::float8[]) AS v(id, due_ms)
+    WHERE d."id" = v.id AND d."status" IN ('PENDING', 'RETRYING')`,
+  );
+}
+
 type DueDelivery = { id: string; nextAttemptAt: Date };
 
 /**

@@ -164,7 +164,12 @@ describe("rateLimitPerSecond across two worker processes", () => {
 
   beforeAll(async () => {
     hp = await startTestHookpost({ roles: ["api"] });
-    const env = testEnv({ DATABASE_URL: hp.db.url, REDIS_PREFIX: hp.config.redis.prefix });
+    // The default grace: a burst still queued after testEnv's one second could be swept and sent twice.
+    const env = testEnv({
+      DATABASE_URL: hp.db.url,
+      REDIS_PREFIX: hp.config.redis.prefix,
+      SWEEP_GRACE_MS: "60000",
+    });
     workers = await Promise.all([spawnHookpost("worker", env), spawnHookpost("worker", env)]);
   }, 300_000);
   afterAll(async () => {
@@ -210,6 +215,13 @@ describe("rateLimitPerSecond across two worker processes", () => {
     const limitedIds = await publish("email.sent");
     // While most of the limited endpoint's deliveries wait for their turn, another burst goes elsewhere.
     await waitFor(() => arrivals(limited, limitedIds).length >= RATE, "the limited endpoint's first second");
+    const waiting = await hp.db.prisma.delivery.findMany({
+      where: { endpointId: limitedId, status: "PENDING" },
+    });
+    // Each waiting one says when its turn comes, so the sweeper leaves it to its delayed job.
+    expect(waiting.filter((d) => d.nextAttemptAt! > new Date(Date.now() + 2_000)).length).toBeGreaterThan(
+      EVENTS / 2,
+    );
     const besideWaitingMs = await freeBurstMs();
     await waitFor(() => arrivals(limited, limitedIds).length >= EVENTS, "every limited delivery", 90_000);
     const limitedAt = arrivals(limited, limitedIds);
