@@ -85,6 +85,13 @@ function createDeliveryRunner(
       return items.map(() => undefined);
     },
   });
+  /** Waits in Redis for its turn; its nextAttemptAt says when, so the sweeper leaves it be. */
+  const rateLimited = (deliveryId: string, waitMs: number): DispatchResult => {
+    markRateLimited.run({ deliveryId, dueAt: new Date(Date.now() + waitMs) }).catch((err: unknown) => {
+      deps.logger.warn({ err }, "marking rate-limited deliveries failed; the sweeper may offer them early");
+    });
+    return { kind: "deferred", delayMs: waitMs };
+  };
   const lines = createOriginLines({
     isSaturated: (origin) => deps.sender.isSaturated(origin),
     maxWaiting: MAX_WAITING_FOR_ORIGINS,
@@ -111,6 +118,12 @@ function createDeliveryRunner(
     const prepared = await prepareAttempt(deps, deliveryId, null);
     if ("done" in prepared) return prepared.done;
     const { delivery, dispatch } = prepared.ready;
+    // Its endpoint's rate limit: it waits for its turn in Redis, its slot free for others. Asked
+    // before the origin admits it: admitting and sending go in one step.
+    if (delivery.endpoint.rateLimitPerSecond !== null) {
+      const waitMs = await rateLimit.waitMs(delivery.endpoint, deliveryId);
+      if (waitMs > 0) return rateLimited(deliveryId, waitMs);
+    }
     const { url } = dispatch.request;
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
@@ -120,19 +133,6 @@ function createDeliveryRunner(
         delayMs: deferralMs(),
         saturated: { url, dueAt: delivery.nextAttemptAt, endpointId: delivery.endpointId },
       };
-    }
-    // An endpoint's rate limit: its delivery waits for its turn in Redis, its slot free for others.
-    const waitMs = await rateLimit.waitMs(delivery.endpoint, deliveryId);
-    if (waitMs > 0) {
-      markRateLimited
-        .run({ deliveryId, dueAt: new Date(Date.now() + waitMs) })
-        .catch((err: unknown) =>
-          deps.logger.warn(
-            { err },
-            "marking rate-limited deliveries failed; the sweeper may offer them early",
-          ),
-        );
-      return { kind: "deferred", delayMs: waitMs };
     }
     return sendAttempt(deps, prepared.ready, {
       signal,
