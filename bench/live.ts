@@ -214,6 +214,9 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     failedAttemptsInRow: 0,
     failingSince: null,
     circuitOpenUntil: null,
+    retryScheduleMs: [],
+    retryForSeconds: null,
+    rateLimitPerSecond: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -229,6 +232,7 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     attempts: number,
     retryStep: 0,
     nextAttemptAt: null,
+    firstAttemptAt: now,
     lastAttemptAt: now,
     lastResponseStatus: 200,
     lastError: null,

@@ -21,6 +21,7 @@ import { catalogTypeOf, filtersReceiving } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
 import { builder, limitOutbound, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
+import { deliveryPolicyInputFields } from "./endpointPolicy.ts";
 import { paginate } from "./pagination.ts";
 
 export const WebhookFormatEnum = builder.enumType("WebhookFormat", {
@@ -107,6 +108,7 @@ const CreateEndpointInput = builder.inputType("CreateEndpointInput", {
     sensitiveHeaders: t.stringList({
       description: "Custom headers whose values are stored and shown redacted.",
     }),
+    ...deliveryPolicyInputFields(t),
   }),
 });
 
@@ -120,6 +122,7 @@ const UpdateEndpointInput = builder.inputType("UpdateEndpointInput", {
     enabled: t.boolean(),
     headers: t.field({ type: "JSON" }),
     sensitiveHeaders: t.stringList(),
+    ...deliveryPolicyInputFields(t),
   }),
 });
 
