@@ -11,6 +11,7 @@ import { createHash, randomBytes as randomSuffix } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildWeb } from "./build-web.mjs";
 
 const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 const CHUNKS = join(DIST, "chunks");
@@ -90,4 +91,7 @@ async function pruneChunks(current) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const bundle = await buildHookpost();
   process.stdout.write(`built dist/${basename(bundle)}\n`);
+  // The portal is a separate build (web/ → web/dist) that the api serves at `/`.
+  await buildWeb();
+  process.stdout.write("built web/dist\n");
 }
