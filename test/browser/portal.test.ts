@@ -1,0 +1,173 @@
+import { mkdir } from "node:fs/promises";
+import type { Browser, Page } from "playwright-core";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PublishEventDocument } from "../generated/graphql.ts";
+import { accessibilityViolations, launchChromium, signInWithApiKey } from "../support/browser.ts";
+import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
+import { servePortal } from "../support/portal.ts";
+import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { waitFor } from "../support/wait.ts";
+
+const SCREENSHOTS = new URL("../../docs/images/", import.meta.url);
+const WAIT_MS = 90_000;
+
+describe("the portal in Chromium", () => {
+  let hookpost: TestHookpost;
+  let receiver: Receiver;
+  let portal: Awaited<ReturnType<typeof servePortal>>;
+  let browser: Browser;
+  let page: Page;
+  let endpointId: string;
+  let secret: string;
+
+  beforeAll(async () => {
+    [hookpost, receiver, browser] = await Promise.all([startTestHookpost(), startReceiver(), launchChromium()]);
+    portal = await servePortal(hookpost.url);
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(WAIT_MS);
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await portal?.close();
+    await receiver?.close();
+    await hookpost?.stop();
+  });
+
+  const goTo = async (hash: string) => {
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+  };
+  const expectAccessible = async () => expect(await accessibilityViolations(page)).toEqual([]);
+  const publish = (type: string, data: Record<string, unknown> = {}) =>
+    hookpost.workspace.client.ok(PublishEventDocument, { input: { type, data: { to: "ana@example.com", ...data } } });
+
+  it("signs in with an API key and creates an endpoint through the form", async () => {
+    await page.goto(portal.url);
+    await expectAccessible();
+    await signInWithApiKey(page, portal.url, hookpost.workspace.apiKey);
+    await page.getByText("No endpoints yet").waitFor();
+    await expectAccessible();
+
+    await page.getByRole("link", { name: "New endpoint" }).click();
+    await page.getByLabel("URL", { exact: true }).fill(receiver.url);
+    await page.getByLabel("Description").fill("Billing team");
+    await page.getByLabel("Custom headers").fill("X-Team: billing");
+    await page.getByText("email.bounced").waitFor();
+    await expectAccessible();
+    await page.getByRole("button", { name: "Create endpoint" }).click();
+    secret = (await page.getByTestId("secret").textContent()) ?? "";
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole("button", { name: "Open the endpoint" }).click();
+    await page.getByRole("heading", { name: receiver.url }).waitFor();
+    endpointId = decodeURIComponent(new URL(page.url()).hash.split("/")[2] ?? "");
+    expect(endpointId).not.toBe("");
+    await page.getByText("No deliveries match").waitFor();
+    await expectAccessible();
+  });
+
+  it("shows a published event's attempt in the live feed, opens it, and replays it", async () => {
+    const subscribed = new Promise<void>((resolve) => {
+      page.on("websocket", (ws) =>
+        ws.on("framesent", (frame) => {
+          if (String(frame.payload).includes("PortalLiveAttempts")) resolve();
+        }),
+      );
+    });
+    await page.getByRole("link", { name: "Live feed" }).click();
+    await page.getByText("Waiting for delivery attempts").waitFor();
+    await subscribed;
+    await expectAccessible();
+
+    const publishedAt = Date.now();
+    const event = (await publish("email.delivered")).publishEvent;
+    const row = page.locator(`[data-testid=live-rows] li`).first();
+    await row.waitFor();
+    const seenAfterMs = Date.now() - publishedAt;
+    console.log(`live feed: the attempt appeared ${seenAfterMs} ms after publishEvent returned`);
+    expect(await row.textContent()).toContain("email.delivered");
+    await expectAccessible();
+
+    for (const type of ["email.opened", "email.bounced", "email.clicked", "email.sent"]) await publish(type);
+    await waitFor(async () => (await page.locator("[data-testid=live-rows] li").count()) >= 5, "five rows");
+    await page.screenshot({ path: new URL("portal-live-feed.png", SCREENSHOTS).pathname });
+
+    await page.locator(`[data-testid=live-rows] li`).last().getByRole("link").click();
+    await page.getByRole("heading", { name: /email\.delivered/ }).waitFor();
+    await page.getByRole("link", { name: event.id }).waitFor();
+    await expect.poll(() => page.locator("[data-testid=attempts] > li").count(), { timeout: WAIT_MS }).toBe(1);
+    await expectAccessible();
+    await page.getByRole("button", { name: "Replay", exact: true }).click();
+    await expect.poll(() => page.locator("[data-testid=attempts] > li").count(), { timeout: WAIT_MS }).toBe(2);
+    expect(await page.locator("[data-testid=attempts] > li").first().textContent()).toContain("MANUAL");
+    await waitFor(() => receiver.requests.filter((r) => r.body.includes(event.id)).length === 2, "the replay");
+  });
+
+  it("replays a time range and shows its progress until COMPLETED", async () => {
+    await goTo(`#/endpoints/${endpointId}`);
+    await page.getByText("Replay a time range").click();
+    await page.getByRole("button", { name: "Start replay" }).click();
+    await page.getByTestId("replay-progress").getByText("COMPLETED").waitFor();
+    expect(await page.getByTestId("replay-progress").textContent()).toMatch(/5 of 5 deliveries finished/);
+    await expectAccessible();
+  });
+
+  it("rotates the secret: the next request verifies with the new one (standardwebhooks)", async () => {
+    await goTo(`#/endpoints/${endpointId}`);
+    await page.getByText("Rotate signing secret").click();
+    await page.getByLabel(/Grace period/).fill("0");
+    await page.getByRole("button", { name: "Rotate secret" }).click();
+    const rotated = (await page.getByTestId("secret").textContent()) ?? "";
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+
+    const before = receiver.requests.length;
+    await page.getByText("Send test event", { exact: true }).first().click();
+    await page.getByRole("button", { name: "Send test event" }).click();
+    await page.getByTestId("test-result").getByText(/Delivered: HTTP 200 in \d+ ms/).waitFor();
+    const request = await waitFor(() => receiver.requests[before], "the test request");
+    const headers = request.headers as Record<string, string>;
+    expect(new Webhook(rotated).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });
+    expect(() => new Webhook(secret).verify(request.body, headers)).toThrow();
+    await expectAccessible();
+    await page.screenshot({ path: new URL("portal-endpoint.png", SCREENSHOTS).pathname });
+  });
+
+  it("has no serious accessibility violations on any page, light and dark, wide and phone-width", async () => {
+    const deliveryId = await page.locator("[data-delivery]").first().getAttribute("data-delivery");
+    const pages = [
+      "#/endpoints",
+      "#/endpoints/new",
+      `#/endpoints/${endpointId}`,
+      `#/deliveries/${deliveryId}`,
+      "#/live",
+      "#/events",
+      "#/catalog",
+      "#/replays",
+      "#/api-keys",
+    ];
+    for (const colorScheme of ["light", "dark"] as const) {
+      for (const width of [1280, 390]) {
+        await page.emulateMedia({ colorScheme });
+        await page.setViewportSize({ width, height: 900 });
+        for (const hash of pages) {
+          await goTo(hash);
+          await page.locator("main h1").first().waitFor();
+          await page.waitForLoadState("networkidle");
+          expect({ hash, colorScheme, width, violations: await accessibilityViolations(page) }).toEqual({
+            hash,
+            colorScheme,
+            width,
+            violations: [],
+          });
+        }
+      }
+    }
+    const event = await page.locator("a[href^='#/events/evt_']").first();
+    await goTo("#/events");
+    await event.click();
+    await page.getByRole("heading", { name: "Data" }).waitFor();
+    await expectAccessible();
+  });
+});
