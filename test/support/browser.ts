@@ -11,7 +11,7 @@ export const chromiumMissing = !existsSync(CHROMIUM_PATH);
 export function launchChromium() {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"],
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage", "--disable-gpu"],
   });
 }
 

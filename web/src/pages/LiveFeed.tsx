@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useRef, useState } from "react";
+import { type FormEvent, memo, useEffect, useRef, useState } from "react";
 import { type CombinedError, useClient, useQuery } from "urql";
 import { Empty, ErrorNotice } from "../components.tsx";
 import type { PortalLiveAttemptsSubscription } from "../gql/graphql.ts";
@@ -48,69 +48,26 @@ type Attempt = PortalLiveAttemptsSubscription["deliveryAttempts"];
 const MAX_KEPT = 5_000;
 const ROW_HEIGHT_PX = 36;
 const OVERSCAN_ROWS = 8;
+/** Arrivals are shown in batches at most this often: a few renders a second, whatever the rate. */
+const FLUSH_INTERVAL_MS = 100;
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
 
 /**
- * Delivery attempts as they are recorded. Arrivals are buffered and rendered at
- * most once per animation frame, and only the rows in view are in the DOM, so
- * the page keeps up with thousands of attempts a second.
+ * Delivery attempts as they are recorded. Arrivals are buffered and rendered in
+ * batches (in an animation frame, at most every FLUSH_INTERVAL_MS), and only the
+ * rows in view are in the DOM, so the page keeps up with thousands of attempts a second.
  */
 export function LiveFeedPage() {
-  const client = useClient();
   const [endpoints] = useQuery({ query: LiveEndpointsQuery });
   const [endpointId, setEndpointId] = useState("");
   const [typesInput, setTypesInput] = useState("");
   const [eventTypes, setEventTypes] = useState<string[]>([]);
-  const [rows, setRows] = useState<Attempt[]>([]);
   const [paused, setPaused] = useState(false);
-  const [waiting, setWaiting] = useState(0);
-  const [received, setReceived] = useState(0);
-  const [error, setError] = useState<CombinedError | undefined>();
-  const pending = useRef<Attempt[]>([]);
-  const receivedCount = useRef(0);
-  const pausedRef = useRef(paused);
-  pausedRef.current = paused;
-
-  useEffect(() => {
-    setError(undefined);
-    const subscription = client
-      .subscription(LiveAttemptsSubscription, {
-        endpointId: endpointId || null,
-        eventTypes: eventTypes.length ? eventTypes : null,
-      })
-      .subscribe((result) => {
-        if (result.error) setError(result.error);
-        const attempt = result.data?.deliveryAttempts;
-        if (!attempt) return;
-        receivedCount.current += 1;
-        pending.current.push(attempt);
-        if (pending.current.length > MAX_KEPT) pending.current.splice(0, pending.current.length - MAX_KEPT);
-      });
-    return () => subscription.unsubscribe();
-  }, [client, endpointId, eventTypes]);
-
-  useEffect(() => {
-    let frame = 0;
-    const flush = () => {
-      frame = requestAnimationFrame(flush);
-      if (pending.current.length === 0) return;
-      if (pausedRef.current) {
-        setWaiting(pending.current.length);
-        return;
-      }
-      const batch = pending.current.reverse();
-      pending.current = [];
-      setWaiting(0);
-      setReceived(receivedCount.current);
-      setRows((current) =>
-        batch.length >= MAX_KEPT
-          ? batch.slice(0, MAX_KEPT)
-          : batch.concat(current.slice(0, MAX_KEPT - batch.length)),
-      );
-    };
-    frame = requestAnimationFrame(flush);
-    return () => cancelAnimationFrame(frame);
-  }, []);
-
+  const [clears, setClears] = useState(0);
   const applyTypes = (event: FormEvent) => {
     event.preventDefault();
     setEventTypes(
@@ -125,13 +82,10 @@ export function LiveFeedPage() {
       <div className="page-head">
         <h1 id="live-title">Live feed</h1>
         <div className="actions">
-          <span className="muted" aria-live="off" data-testid="live-received" data-received={received}>
-            {received} received
-          </span>
           <button type="button" aria-pressed={paused} onClick={() => setPaused(!paused)}>
-            {paused ? `Resume${waiting ? ` (${waiting} new)` : ""}` : "Pause"}
+            {paused ? "Resume" : "Pause"}
           </button>
-          <button type="button" className="secondary" onClick={() => setRows([])}>
+          <button type="button" className="secondary" onClick={() => setClears(clears + 1)}>
             Clear
           </button>
         </div>
@@ -160,6 +114,87 @@ export function LiveFeedPage() {
           Apply
         </button>
       </form>
+      <LiveAttempts endpointId={endpointId} eventTypes={eventTypes} paused={paused} clears={clears} />
+    </section>
+  );
+}
+
+/** The subscription and what it brought; it alone re-renders as attempts arrive. */
+function LiveAttempts({
+  endpointId,
+  eventTypes,
+  paused,
+  clears,
+}: {
+  endpointId: string;
+  eventTypes: string[];
+  paused: boolean;
+  clears: number;
+}) {
+  const client = useClient();
+  const [rows, setRows] = useState<Attempt[]>([]);
+  const [waiting, setWaiting] = useState(0);
+  const [received, setReceived] = useState(0);
+  const [error, setError] = useState<CombinedError | undefined>();
+  const pending = useRef<Attempt[]>([]);
+  const receivedCount = useRef(0);
+  const pausedRef = useRef(paused);
+  pausedRef.current = paused;
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: clears is the signal to empty the list
+  useEffect(() => {
+    pending.current = [];
+    setRows([]);
+  }, [clears]);
+
+  useEffect(() => {
+    setError(undefined);
+    const subscription = client
+      .subscription(LiveAttemptsSubscription, {
+        endpointId: endpointId || null,
+        eventTypes: eventTypes.length ? eventTypes : null,
+      })
+      .subscribe((result) => {
+        if (result.error) setError(result.error);
+        const attempt = result.data?.deliveryAttempts;
+        if (!attempt) return;
+        receivedCount.current += 1;
+        pending.current.push(attempt);
+        if (pending.current.length > MAX_KEPT) pending.current.splice(0, pending.current.length - MAX_KEPT);
+      });
+    return () => subscription.unsubscribe();
+  }, [client, endpointId, eventTypes]);
+
+  useEffect(() => {
+    let frame = 0;
+    let flushedAt = 0;
+    const flush = (now: number) => {
+      frame = requestAnimationFrame(flush);
+      if (pending.current.length === 0 || now - flushedAt < FLUSH_INTERVAL_MS) return;
+      flushedAt = now;
+      setReceived(receivedCount.current);
+      if (pausedRef.current) {
+        setWaiting(pending.current.length);
+        return;
+      }
+      const batch = pending.current.reverse();
+      pending.current = [];
+      setWaiting(0);
+      setRows((current) =>
+        batch.length >= MAX_KEPT
+          ? batch.slice(0, MAX_KEPT)
+          : batch.concat(current.slice(0, MAX_KEPT - batch.length)),
+      );
+    };
+    frame = requestAnimationFrame(flush);
+    return () => cancelAnimationFrame(frame);
+  }, []);
+
+  return (
+    <>
+      <p className="muted" data-testid="live-received" data-received={received}>
+        {received} received{paused && waiting ? `, ${waiting} waiting while paused` : ""}
+      </p>
       <ErrorNotice error={error} />
       {rows.length === 0 ? (
         <Empty title={paused ? "Paused" : "Waiting for delivery attempts…"}>
@@ -171,7 +206,7 @@ export function LiveFeedPage() {
       ) : (
         <AttemptRows rows={rows} />
       )}
-    </section>
+    </>
   );
 }
 
@@ -198,30 +233,35 @@ function AttemptRows({ rows }: { rows: Attempt[] }) {
     >
       <ol style={{ height: rows.length * ROW_HEIGHT_PX }} data-testid="live-rows">
         {rows.slice(first, last).map((attempt, i) => (
-          <li
-            key={attempt.id}
-            className="feed-row"
-            style={{ transform: `translateY(${(first + i) * ROW_HEIGHT_PX}px)` }}
-            data-delivery={attempt.deliveryId}
-            data-endpoint={attempt.endpoint.id}
-          >
-            <a href={href.delivery(attempt.deliveryId)}>
-              <span className={`dot ${attempt.succeeded ? "ok" : "bad"}`} aria-hidden="true" />
-              <span className="sr-only">{attempt.succeeded ? "Succeeded" : "Failed"}</span>
-              <time dateTime={attempt.createdAt}>{new Date(attempt.createdAt).toLocaleTimeString()}</time>
-              <span className="type">{attempt.event.type}</span>
-              <span className="status">
-                {attempt.responseStatus ? attempt.responseStatus : attempt.error ? "error" : "—"}
-              </span>
-              <span className="ms">{attempt.durationMs} ms</span>
-              <span className="trigger">
-                #{attempt.number} {attempt.trigger}
-              </span>
-              <span className="endpoint">{attempt.endpoint.url}</span>
-            </a>
-          </li>
+          <AttemptRow key={attempt.id} attempt={attempt} top={(first + i) * ROW_HEIGHT_PX} />
         ))}
       </ol>
     </section>
   );
 }
+
+const AttemptRow = memo(function AttemptRow({ attempt, top }: { attempt: Attempt; top: number }) {
+  return (
+    <li
+      className="feed-row"
+      style={{ transform: `translateY(${top}px)` }}
+      data-delivery={attempt.deliveryId}
+      data-endpoint={attempt.endpoint.id}
+    >
+      <a href={href.delivery(attempt.deliveryId)}>
+        <span className={`dot ${attempt.succeeded ? "ok" : "bad"}`} aria-hidden="true" />
+        <span className="sr-only">{attempt.succeeded ? "Succeeded" : "Failed"}</span>
+        <time dateTime={attempt.createdAt}>{timeFormat.format(new Date(attempt.createdAt))}</time>
+        <span className="type">{attempt.event.type}</span>
+        <span className="status">
+          {attempt.responseStatus ? attempt.responseStatus : attempt.error ? "error" : "—"}
+        </span>
+        <span className="ms">{attempt.durationMs} ms</span>
+        <span className="trigger">
+          #{attempt.number} {attempt.trigger}
+        </span>
+        <span className="endpoint">{attempt.endpoint.url}</span>
+      </a>
+    </li>
+  );
+});
