@@ -22,7 +22,11 @@ describe("the portal in Chromium", () => {
   let secret: string;
 
   beforeAll(async () => {
-    [hookpost, receiver, browser] = await Promise.all([startTestHookpost(), startReceiver(), launchChromium()]);
+    [hookpost, receiver, browser] = await Promise.all([
+      startTestHookpost(),
+      startReceiver(),
+      launchChromium(),
+    ]);
     portal = await servePortal(hookpost.url);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(WAIT_MS);
@@ -41,7 +45,9 @@ describe("the portal in Chromium", () => {
   };
   const expectAccessible = async () => expect(await accessibilityViolations(page)).toEqual([]);
   const publish = (type: string, data: Record<string, unknown> = {}) =>
-    hookpost.workspace.client.ok(PublishEventDocument, { input: { type, data: { to: "ana@example.com", ...data } } });
+    hookpost.workspace.client.ok(PublishEventDocument, {
+      input: { type, data: { to: "ana@example.com", ...data } },
+    });
 
   it("signs in with an API key and creates an endpoint through the form", async () => {
     await page.goto(portal.url);
@@ -96,12 +102,19 @@ describe("the portal in Chromium", () => {
     await page.locator(`[data-testid=live-rows] li`).last().getByRole("link").click();
     await page.getByRole("heading", { name: /email\.delivered/ }).waitFor();
     await page.getByRole("link", { name: event.id }).waitFor();
-    await expect.poll(() => page.locator("[data-testid=attempts] > li").count(), { timeout: WAIT_MS }).toBe(1);
+    await expect
+      .poll(() => page.locator("[data-testid=attempts] > li").count(), { timeout: WAIT_MS })
+      .toBe(1);
     await expectAccessible();
     await page.getByRole("button", { name: "Replay", exact: true }).click();
-    await expect.poll(() => page.locator("[data-testid=attempts] > li").count(), { timeout: WAIT_MS }).toBe(2);
+    await expect
+      .poll(() => page.locator("[data-testid=attempts] > li").count(), { timeout: WAIT_MS })
+      .toBe(2);
     expect(await page.locator("[data-testid=attempts] > li").first().textContent()).toContain("MANUAL");
-    await waitFor(() => receiver.requests.filter((r) => r.body.includes(event.id)).length === 2, "the replay");
+    await waitFor(
+      () => receiver.requests.filter((r) => r.body.includes(event.id)).length === 2,
+      "the replay",
+    );
   });
 
   it("replays a time range and shows its progress until COMPLETED", async () => {
@@ -125,7 +138,10 @@ describe("the portal in Chromium", () => {
     const before = receiver.requests.length;
     await page.getByText("Send test event", { exact: true }).first().click();
     await page.getByRole("button", { name: "Send test event" }).click();
-    await page.getByTestId("test-result").getByText(/Delivered: HTTP 200 in \d+ ms/).waitFor();
+    await page
+      .getByTestId("test-result")
+      .getByText(/Delivered: HTTP 200 in \d+ ms/)
+      .waitFor();
     const request = await waitFor(() => receiver.requests[before], "the test request");
     const headers = request.headers as Record<string, string>;
     expect(new Webhook(rotated).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });

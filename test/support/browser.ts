@@ -23,13 +23,19 @@ export type AxeViolation = { id: string; impact: string | null; help: string; no
 /** Runs axe-core in the page and returns its serious and critical violations. */
 export async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
   axeSource ??= readFile(require.resolve("axe-core/axe.min.js"), "utf8");
-  if (!(await page.evaluate("typeof axe !== 'undefined'"))) await page.addScriptTag({ content: await axeSource });
+  if (!(await page.evaluate("typeof axe !== 'undefined'")))
+    await page.addScriptTag({ content: await axeSource });
   const violations = (await page.evaluate(
     "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
   )) as AxeViolation[];
   return violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+    .map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target })),
+    }));
 }
 
 /** Signs in on the sign-in page with an API key. */
