@@ -109,8 +109,10 @@ const envSchema = z.object({
    * process that also runs the api answers them on PORT.
    */
   WORKER_PORT: intWith(4001),
-  /** Public base URL, printed at start. */
+  /** Public base URL, printed at start; portal links and inbound source URLs start with it. */
   PUBLIC_URL: z.string().optional(),
+  /** The built web app served at `/` (`npm run build` makes it). Unset: web/dist in the project. */
+  WEB_DIST_DIR: z.string().min(1).optional(),
 
   /** HS256 secret for frontend JWTs whose `workspace` claim names the workspace. Unset: JWT auth off. */
   JWT_SECRET: z.string().min(16).optional(),
@@ -241,6 +243,7 @@ export type Config = Readonly<{
     port: number;
     workerPort: number;
     publicUrl: string | undefined;
+    webDistDir: string | undefined;
     requestBodyLimitBytes: number;
     inboundBodyLimitBytes: number;
   };
@@ -313,6 +316,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       workerPort: e.WORKER_PORT,
       publicUrl: e.PUBLIC_URL,
+      webDistDir: e.WEB_DIST_DIR,
       requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
       inboundBodyLimitBytes: e.INBOUND_BODY_LIMIT_BYTES,
     },
