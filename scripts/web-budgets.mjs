@@ -10,9 +10,8 @@ import { gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
 import { syntheticAttempt } from "../bench/live.ts";
 import { createLivePubSub } from "../src/pubsub/pubsub.ts";
-import { launchChromium, signInWithApiKey } from "../test/support/browser.ts";
+import { launchChromium, portalUrlOf, signInWithApiKey } from "../test/support/browser.ts";
 import { startTestHookpost } from "../test/support/hookpost.ts";
-import { servePortal } from "../test/support/portal.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { buildWeb, WEB_DIST } from "./build-web.mjs";
 
@@ -37,7 +36,6 @@ async function firstLoadJsGzippedKb() {
 
 async function liveFeedLongTasks() {
   const hookpost = await startTestHookpost({ roles: ["api"] });
-  const portal = await servePortal(hookpost.url);
   const publisher = new Redis(hookpost.config.redis.url);
   const listener = new Redis(hookpost.config.redis.url);
   const pubsub = createLivePubSub(hookpost.config, publisher, listener);
@@ -56,7 +54,7 @@ async function liveFeedLongTasks() {
         ws.on("framesent", (frame) => String(frame.payload).includes("PortalLiveAttempts") && resolve()),
       ),
     );
-    await signInWithApiKey(page, portal.url, hookpost.workspace.apiKey);
+    await signInWithApiKey(page, portalUrlOf(hookpost.url), hookpost.workspace.apiKey);
     await page.getByRole("link", { name: "Live feed" }).click();
     await subscribed;
     // Long tasks of loading and signing in are not the feed's.
@@ -102,7 +100,6 @@ async function liveFeedLongTasks() {
     await browser.close();
     publisher.disconnect();
     listener.disconnect();
-    await portal.close();
     await hookpost.stop();
   }
 }

@@ -3,9 +3,13 @@ import type { Browser, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PublishEventDocument } from "../generated/graphql.ts";
-import { accessibilityViolations, launchChromium, signInWithApiKey } from "../support/browser.ts";
+import {
+  accessibilityViolations,
+  launchChromium,
+  portalUrlOf,
+  signInWithApiKey,
+} from "../support/browser.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
-import { servePortal } from "../support/portal.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -15,7 +19,7 @@ const WAIT_MS = 90_000;
 describe("the portal in Chromium", () => {
   let hookpost: TestHookpost;
   let receiver: Receiver;
-  let portal: Awaited<ReturnType<typeof servePortal>>;
+  let portalUrl: string;
   let browser: Browser;
   let page: Page;
   let endpointId: string;
@@ -27,7 +31,7 @@ describe("the portal in Chromium", () => {
       startReceiver(),
       launchChromium(),
     ]);
-    portal = await servePortal(hookpost.url);
+    portalUrl = portalUrlOf(hookpost.url);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(WAIT_MS);
     await mkdir(SCREENSHOTS, { recursive: true });
@@ -35,7 +39,6 @@ describe("the portal in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await portal?.close();
     await receiver?.close();
     await hookpost?.stop();
   });
@@ -50,9 +53,9 @@ describe("the portal in Chromium", () => {
     });
 
   it("signs in with an API key and creates an endpoint through the form", async () => {
-    await page.goto(portal.url);
+    await page.goto(portalUrl);
     await expectAccessible();
-    await signInWithApiKey(page, portal.url, hookpost.workspace.apiKey);
+    await signInWithApiKey(page, portalUrl, hookpost.workspace.apiKey);
     await page.getByText("No endpoints yet").waitFor();
     await expectAccessible();
 
@@ -128,6 +131,8 @@ describe("the portal in Chromium", () => {
 
   it("rotates the secret: the next request verifies with the new one (standardwebhooks)", async () => {
     await goTo(`#/endpoints/${endpointId}`);
+    await page.locator("[data-delivery]").first().waitFor();
+    await page.screenshot({ path: new URL("portal-endpoint.png", SCREENSHOTS).pathname });
     await page.getByText("Rotate signing secret").click();
     await page.getByLabel(/Grace period/).fill("0");
     await page.getByRole("button", { name: "Rotate secret" }).click();
@@ -147,7 +152,6 @@ describe("the portal in Chromium", () => {
     expect(new Webhook(rotated).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });
     expect(() => new Webhook(secret).verify(request.body, headers)).toThrow();
     await expectAccessible();
-    await page.screenshot({ path: new URL("portal-endpoint.png", SCREENSHOTS).pathname });
   });
 
   it("has no serious accessibility violations on any page, light and dark, wide and phone-width", async () => {

@@ -38,6 +38,9 @@ export async function accessibilityViolations(page: Page): Promise<AxeViolation[
     }));
 }
 
+/** The portal's address: the api serves it at `/`, beside /graphql. */
+export const portalUrlOf = (apiUrl: string) => apiUrl.replace(/graphql$/, "");
+
 /** Signs in on the sign-in page with an API key. */
 export async function signInWithApiKey(page: Page, portalUrl: string, apiKey: string) {
   await page.goto(portalUrl);

@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useState } from "react";
-import { Provider } from "urql";
+import { Provider, useQuery } from "urql";
 import { loadSession, type Session, saveSession } from "./auth.ts";
 import { createApiClient } from "./client.ts";
-import { AccessContext } from "./components.tsx";
+import { AccessContext, ErrorNotice, Time } from "./components.tsx";
+import { graphql } from "./gql/index.ts";
 import { ApiKeysPage } from "./pages/ApiKeys.tsx";
 import { CatalogPage } from "./pages/Catalog.tsx";
 import { DeliveryPage } from "./pages/Delivery.tsx";
@@ -53,6 +54,18 @@ const NAV: { label: string; to: string; pages: Route["page"][]; apiKeyOnly?: boo
   { label: "API keys", to: href.apiKeys, pages: ["apiKeys"], apiKeyOnly: true },
 ];
 
+const ViewerQuery = graphql(`
+  query PortalViewer {
+    viewer {
+      kind
+      readOnly
+      workspaceName
+      endpointIds
+      expiresAt
+    }
+  }
+`);
+
 function Shell({
   session,
   refused,
@@ -63,7 +76,34 @@ function Shell({
   onSignOut: () => void;
 }) {
   const route = useRoute();
-  const access = useAccessOf(session);
+  // What the credential may do decides which controls exist: nothing is shown before it is known.
+  const [viewerResult] = useQuery({ query: ViewerQuery });
+  const viewer = viewerResult.data?.viewer;
+  const access = useMemo(
+    () => ({ readOnly: viewer?.readOnly ?? true, portalLink: viewer?.kind === "PORTAL" }),
+    [viewer],
+  );
+  if (!viewer)
+    return (
+      <main id="main" className="signin">
+        <h1>Hookpost</h1>
+        {viewerResult.error ? (
+          <>
+            <ErrorNotice error={viewerResult.error} />
+            <p>
+              {session.kind === "portalLink"
+                ? "This portal link is not valid or has expired: ask for a new one."
+                : "Check the API key and sign in again."}
+            </p>
+            <button type="button" onClick={onSignOut}>
+              Back to sign-in
+            </button>
+          </>
+        ) : (
+          <p aria-busy="true">Signing in…</p>
+        )}
+      </main>
+    );
   return (
     <AccessContext.Provider value={access}>
       <button type="button" className="skip" onClick={skipToMain}>
@@ -85,7 +125,13 @@ function Shell({
           ))}
         </nav>
         <div className="session">
+          <span className="muted">{viewer.workspaceName}</span>
           {access.readOnly && <span className="badge muted">Read-only</span>}
+          {viewer.expiresAt && (
+            <span className="muted">
+              Link valid until <Time at={viewer.expiresAt} />
+            </span>
+          )}
           <button type="button" className="link" onClick={onSignOut}>
             Sign out
           </button>
@@ -131,9 +177,4 @@ function Page({ route }: { route: Route }) {
     case "apiKeys":
       return <ApiKeysPage />;
   }
-}
-
-/** Until the API says more, a portal link is what its session says it is; an API key may write. */
-function useAccessOf(session: Session) {
-  return useMemo(() => ({ readOnly: false, portalLink: session.kind === "portalLink" }), [session]);
 }
