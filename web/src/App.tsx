@@ -80,7 +80,11 @@ function Shell({
   const [viewerResult] = useQuery({ query: ViewerQuery });
   const viewer = viewerResult.data?.viewer;
   const access = useMemo(
-    () => ({ readOnly: viewer?.readOnly ?? true, portalLink: viewer?.kind === "PORTAL" }),
+    () => ({
+      readOnly: viewer?.readOnly ?? true,
+      portalLink: viewer?.kind === "PORTAL",
+      scopedToEndpoints: Boolean(viewer?.endpointIds),
+    }),
     [viewer],
   );
   if (!viewer)

@@ -1,14 +1,28 @@
 import { createContext, type ReactNode, useContext, useState } from "react";
 import type { CombinedError } from "urql";
 
-/** What the signed-in credential may do: a read-only portal link sees no mutation controls. */
-export type Access = { readOnly: boolean; portalLink: boolean };
-export const AccessContext = createContext<Access>({ readOnly: false, portalLink: false });
+/**
+ * What the signed-in credential may do: a read-only portal link sees no mutation
+ * controls; one scoped to some endpoints cannot add endpoints nor replay workspace-wide.
+ */
+export type Access = { readOnly: boolean; portalLink: boolean; scopedToEndpoints: boolean };
+export const AccessContext = createContext<Access>({
+  readOnly: true,
+  portalLink: false,
+  scopedToEndpoints: false,
+});
 export const useAccess = () => useContext(AccessContext);
 
-/** Shown only to sessions that may change things. */
-export function Writable({ children }: { children: ReactNode }) {
-  return useAccess().readOnly ? null : children;
+/** Shown only to sessions that may change things (`workspaceWide`: and reach every endpoint). */
+export function Writable({
+  children,
+  workspaceWide = false,
+}: {
+  children: ReactNode;
+  workspaceWide?: boolean;
+}) {
+  const access = useAccess();
+  return access.readOnly || (workspaceWide && access.scopedToEndpoints) ? null : children;
 }
 
 const ERROR_HINTS: Record<string, string> = {

@@ -57,7 +57,7 @@ export function EndpointsPage() {
     <section aria-labelledby="endpoints-title">
       <div className="page-head">
         <h1 id="endpoints-title">Endpoints</h1>
-        <Writable>
+        <Writable workspaceWide>
           <a className="button" href={href.newEndpoint}>
             New endpoint
           </a>
@@ -67,7 +67,7 @@ export function EndpointsPage() {
       {result.data && endpoints.length === 0 && (
         <Empty title="No endpoints yet">
           <p>An endpoint is a URL that receives your events as signed POST requests.</p>
-          <Writable>
+          <Writable workspaceWide>
             <a className="button" href={href.newEndpoint}>
               Add your first endpoint
             </a>

@@ -45,7 +45,7 @@ export function ReplaysPage() {
   return (
     <section aria-labelledby="replays-title">
       <h1 id="replays-title">Replays</h1>
-      <Writable>
+      <Writable workspaceWide>
         <ReplayRange />
       </Writable>
       <ErrorNotice error={result.error} />
