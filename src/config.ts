@@ -366,6 +366,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   });
 }
 
+/** Where this Hookpost is reached from outside: PUBLIC_URL, else its own address (on `port`, the one it listens on). */
+export function publicBaseUrl(
+  http: Pick<Config["http"], "publicUrl" | "host" | "port">,
+  port = http.port,
+): string {
+  const base = http.publicUrl ?? `http://${http.host === "0.0.0.0" ? "localhost" : http.host}:${port}`;
+  return base.replace(/\/$/, "");
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object") {
     for (const v of Object.values(value)) deepFreeze(v);

@@ -1,6 +1,12 @@
-import { type DocumentNode, Kind, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
-import type { Plugin } from "graphql-yoga";
-import { type AppError, forbidden } from "../errors.ts";
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
+import { isAsyncIterable, type Plugin, Repeater } from "graphql-yoga";
+import { type AppError, forbidden, unauthenticated } from "../errors.ts";
 import type { Context } from "../schema/builder.ts";
 
 /**
@@ -83,7 +89,32 @@ function refusal(
   return null;
 }
 
-/** Refuses, before anything runs, an operation of a portal link that uses a root field outside PORTAL_FIELDS. */
+/** The results of a subscription until the portal link expires, then an UNAUTHENTICATED error and the end. */
+function untilExpiry<T>(results: AsyncIterable<T>, expiresAt: Date): AsyncIterable<T | ExecutionResult> {
+  return new Repeater<T | ExecutionResult>(async (push, stop) => {
+    const iterator = results[Symbol.asyncIterator]();
+    const expire = () => {
+      void push({ errors: [unauthenticated("this portal link has expired")] });
+      stop();
+    };
+    const timer = setTimeout(expire, Math.max(0, expiresAt.getTime() - Date.now()));
+    void stop.then(() => {
+      clearTimeout(timer);
+      void iterator.return?.();
+    });
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) await push(next.value);
+      stop();
+    } catch (err) {
+      stop(err);
+    }
+  });
+}
+
+/**
+ * Refuses, before anything runs, an operation of a portal link that uses a
+ * root field outside PORTAL_FIELDS, and ends its subscriptions when it expires.
+ */
 export function usePortalAccess(): Plugin<Context> {
   return {
     onExecute({ args, setResultAndStopExecution }) {
@@ -91,8 +122,19 @@ export function usePortalAccess(): Plugin<Context> {
       if (error) setResultAndStopExecution({ errors: [error] });
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const error = refusal(args.contextValue as Context, args.document, args.operationName);
-      if (error) setResultAndStopExecution({ errors: [error] });
+      const context = args.contextValue as Context;
+      const error = refusal(context, args.document, args.operationName);
+      if (error) {
+        setResultAndStopExecution({ errors: [error] });
+        return;
+      }
+      const expiresAt = context.viewer?.portal?.expiresAt;
+      if (!expiresAt) return;
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (isAsyncIterable(result)) setResult(untilExpiry(result, expiresAt) as typeof result);
+        },
+      };
     },
   };
 }

@@ -1,3 +1,4 @@
+import { publicBaseUrl } from "../config.ts";
 import { unauthenticated } from "../errors.ts";
 import { scopeGrants } from "../services/apiKeys.ts";
 import type { Viewer } from "../services/auth.ts";
@@ -8,7 +9,6 @@ import {
   MAX_PORTAL_EXPIRY_S,
   MIN_PORTAL_EXPIRY_S,
   type PortalSession,
-  publicBaseUrl,
 } from "../services/portalSessions.ts";
 import { builder, type Context } from "./builder.ts";
 

@@ -96,12 +96,6 @@ export type PortalSessionInput = {
 
 export type PortalSession = { url: string; token: string; expiresAt: Date };
 
-/** Where this Hookpost is reached from outside: PUBLIC_URL, else its own address. */
-export function publicBaseUrl(http: Pick<Config["http"], "publicUrl" | "host" | "port">): string {
-  const base = http.publicUrl ?? `http://${http.host === "0.0.0.0" ? "localhost" : http.host}:${http.port}`;
-  return base.replace(/\/$/, "");
-}
-
 /** What a portal link opens: the web app, with the token in the fragment (never sent to servers or logged). */
 export function portalUrl(baseUrl: string, token: string): string {
   return `${baseUrl}/#token=${token}`;

@@ -334,6 +334,25 @@ describe("portal sessions", () => {
     expect((await bearer(valid).ok(ViewerDocument)).viewer.endpointIds).toEqual([e1]);
   });
 
+  it("ends a live subscription with UNAUTHENTICATED when its link expires", async () => {
+    // Signed as if made a while ago, so it expires while the subscription runs.
+    const lifetimeMs = 15_000;
+    const claim = { workspaceId: hp.workspace.id, endpointIds: null, readOnly: true };
+    const madeAt = new Date(Date.now() - 60_000 + lifetimeMs);
+    const { token, expiresAt } = await signPortalToken(portalKey(hp.config.auth), claim, 60, madeAt);
+    const ws = wsClient(hp.url, `Bearer ${token}`);
+    try {
+      const live = wsSubscribe(ws, LiveDeliveryAttemptsDocument, {});
+      await waitFor(() => live.open, "the socket to open");
+      await waitFor(() => live.ended, "the subscription to end");
+
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresAt.getTime());
+      expect(live.errors).toMatchObject([{ extensions: { code: "UNAUTHENTICATED" } }]);
+    } finally {
+      await ws.dispose();
+    }
+  });
+
   it("keeps workspaces apart, even for a validly signed token naming another workspace's endpoint", async () => {
     const claim = { workspaceId: hp.workspace.id, endpointIds: [other.endpointId], readOnly: false };
     const { token } = await signPortalToken(portalKey(hp.config.auth), claim, 600);
