@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, rm, symlink } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,5 +62,11 @@ describe("a fresh clone after npm install", () => {
       logLevel: "silent",
     }).catch((error: { errors?: { text: string }[] }) => ({ errors: error.errors ?? [] }));
     expect(result.errors.map((error) => error.text)).toEqual([]);
+  });
+
+  it("has the portal built (web/dist), ready for the api to serve at /", async () => {
+    const index = await readFile(join(clone, "web/dist/index.html"), "utf8");
+    const scripts = (await readdir(join(clone, "web/dist/assets"))).filter((name) => name.endsWith(".js"));
+    expect(scripts.filter((name) => index.includes(`/assets/${name}`))).not.toEqual([]);
   });
 });
