@@ -132,6 +132,7 @@ describe("the portal in Chromium", () => {
   it("rotates the secret: the next request verifies with the new one (standardwebhooks)", async () => {
     await goTo(`#/endpoints/${endpointId}`);
     await page.locator("[data-delivery]").first().waitFor();
+    await page.evaluate("scrollTo(0, 0)");
     await page.screenshot({ path: new URL("portal-endpoint.png", SCREENSHOTS).pathname });
     await page.getByText("Rotate signing secret").click();
     await page.getByLabel(/Grace period/).fill("0");
