@@ -155,6 +155,18 @@ describe("the portal in Chromium", () => {
     await expectAccessible();
   });
 
+  it("edits, disables and enables the endpoint", async () => {
+    await goTo(`#/endpoints/${endpointId}`);
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByLabel("Description").fill("Billing team, EU");
+    await page.getByRole("button", { name: "Save endpoint" }).click();
+    await page.getByText("Billing team, EU").waitFor();
+    await page.getByRole("button", { name: "Disable" }).click();
+    await page.getByText("Disabled", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "Enable" }).click();
+    await page.getByText("Enabled", { exact: true }).waitFor();
+  });
+
   it("has no serious accessibility violations on any page, light and dark, wide and phone-width", async () => {
     const deliveryId = await page.locator("[data-delivery]").first().getAttribute("data-delivery");
     const pages = [

@@ -91,8 +91,15 @@ export function EndpointPage({ id }: { id: string }) {
       </Empty>
     );
   if (!endpoint) return <p aria-busy="true">Loading…</p>;
+  const current: EndpointFormValues = {
+    url: endpoint.url,
+    description: endpoint.description,
+    eventTypes: endpoint.eventTypes,
+    streams: endpoint.streams,
+    headers: endpoint.headers as Record<string, string>,
+  };
   const save = async (values: EndpointFormValues) => {
-    const saved = await runUpdate({ id, input: values });
+    const saved = await runUpdate({ id, input: changedFields(current, values) });
     if (!saved.error) setEditing(false);
   };
   return (
@@ -114,13 +121,7 @@ export function EndpointPage({ id }: { id: string }) {
       )}
       {editing ? (
         <EndpointForm
-          initial={{
-            url: endpoint.url,
-            description: endpoint.description,
-            eventTypes: endpoint.eventTypes,
-            streams: endpoint.streams,
-            headers: endpoint.headers as Record<string, string>,
-          }}
+          initial={current}
           submitLabel="Save endpoint"
           busy={update.fetching}
           error={update.error}
@@ -170,6 +171,16 @@ export function EndpointPage({ id }: { id: string }) {
         <ReplayRange endpointId={id} />
       </Writable>
     </section>
+  );
+}
+
+/** Only what the form changed: sensitive headers come back redacted and must not be saved as such. */
+function changedFields(before: EndpointFormValues, after: EndpointFormValues): Partial<EndpointFormValues> {
+  const keys = Object.keys(after) as (keyof EndpointFormValues)[];
+  return Object.fromEntries(
+    keys
+      .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+      .map((key) => [key, after[key]]),
   );
 }
 
