@@ -113,8 +113,16 @@ const envSchema = z.object({
   PUBLIC_URL: z.string().optional(),
   /** The built web app served at `/` (`npm run build` makes it). Unset: web/dist in the project. */
   WEB_DIST_DIR: z.string().min(1).optional(),
+  /**
+   * Sites that may show the web app in a frame, as a CSP `frame-ancestors`
+   * source list (e.g. "https://app.example.com"; "'none'" for none). Unset: any site.
+   */
+  WEB_FRAME_ANCESTORS: z.string().min(1).optional(),
 
-  /** HS256 secret for frontend JWTs whose `workspace` claim names the workspace. Unset: JWT auth off. */
+  /**
+   * HS256 secret for frontend JWTs whose `workspace` claim names the workspace, and for portal links.
+   * Unset: JWT auth off, and each api process signs portal links with a random key of its own.
+   */
   JWT_SECRET: z.string().min(16).optional(),
   /** Claim in the JWT that carries the workspace id. */
   JWT_WORKSPACE_CLAIM: z.string().default("workspace"),
@@ -161,6 +169,13 @@ const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
   /** Largest accepted inbound provider webhook (POST /inbound/<sourceId>); larger ones get 413. */
   INBOUND_BODY_LIMIT_BYTES: intWith(5_000_000, 1),
+  /**
+   * Hosts an Amazon SNS signing certificate or SubscribeURL may come from,
+   * comma-separated; `*` stands for one DNS label (the region). Fetched over
+   * HTTPS; an entry written `http://<host>` allows plain HTTP to that host
+   * (a local test server only).
+   */
+  INBOUND_SNS_HOSTS: z.string().default("sns.*.amazonaws.com,sns.*.amazonaws.com.cn"),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
   /** Deepest selection one GraphQL operation may make (introspection aside). */
@@ -244,6 +259,7 @@ export type Config = Readonly<{
     workerPort: number;
     publicUrl: string | undefined;
     webDistDir: string | undefined;
+    webFrameAncestors: string | undefined;
     requestBodyLimitBytes: number;
     inboundBodyLimitBytes: number;
   };
@@ -285,6 +301,7 @@ export type Config = Readonly<{
     secretRotationGraceS: number;
     outboundAllow: readonly string[];
   };
+  inbound: { snsHosts: readonly string[] };
   sweeper: { intervalMs: number; graceMs: number };
   replay: { maxSpanDays: number; batchSize: number };
   retention: { days: number; intervalMs: number };
@@ -317,6 +334,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       workerPort: e.WORKER_PORT,
       publicUrl: e.PUBLIC_URL,
       webDistDir: e.WEB_DIST_DIR,
+      webFrameAncestors: e.WEB_FRAME_ANCESTORS,
       requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
       inboundBodyLimitBytes: e.INBOUND_BODY_LIMIT_BYTES,
     },
@@ -357,6 +375,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectionsPerOrigin: e.OUTBOUND_CONNECTIONS_PER_ORIGIN,
       secretRotationGraceS: e.SECRET_ROTATION_GRACE_S,
       outboundAllow: e.OUTBOUND_ALLOW.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    inbound: {
+      snsHosts: e.INBOUND_SNS_HOSTS.split(",")
         .map((s) => s.trim())
         .filter(Boolean),
     },

@@ -71,7 +71,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     }),
   });
   const routes = healthRoutes(deps, probe);
-  const web = webApp(deps.config.http.webDistDir, deps.logger);
+  const web = webApp(deps.config.http, deps.logger);
   const eventStreams = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     if (serveRoute(routes, req, res)) return;

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGzip } from "node:zlib";
+import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { projectPath } from "../paths.ts";
 
@@ -54,9 +55,6 @@ const NOT_BUILT_PAGE = `<!doctype html>
 <p>The GraphQL API and GraphiQL are at <a href="/graphql">/graphql</a>.</p></body></html>
 `;
 
-/** Headers every answer of the web app carries: it may be framed (the portal is embeddable), never sniffed. */
-const COMMON_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" };
-
 const isApiPath = (path: string) => API_PATHS.some((api) => path === api || path.startsWith(`${api}/`));
 
 async function fileAt(path: string): Promise<Stats | null> {
@@ -73,14 +71,13 @@ function sendFile(
   res: ServerResponse,
   path: string,
   stats: Stats,
-  cacheControl: string,
+  baseHeaders: Record<string, string>,
 ) {
   const type = extname(path).toLowerCase();
   const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
   const headers: Record<string, string> = {
-    ...COMMON_HEADERS,
+    ...baseHeaders,
     "content-type": CONTENT_TYPES[type] ?? "application/octet-stream",
-    "cache-control": cacheControl,
     etag,
   };
   if (req.headers["if-none-match"] === etag) {
@@ -107,9 +104,18 @@ function sendFile(
  * any other path so the app's own routes load. Without a build, a page that
  * says how to make one. Returns false for requests it leaves to others.
  */
-export function webApp(distDir: string | undefined, logger: Logger) {
-  const root = resolve(distDir ?? fileURLToPath(projectPath("web/dist/")));
+export function webApp(http: Pick<Config["http"], "webDistDir" | "webFrameAncestors">, logger: Logger) {
+  const root = resolve(http.webDistDir ?? fileURLToPath(projectPath("web/dist/")));
   const indexPath = join(root, "index.html");
+  // Never sniffed; framed only where WEB_FRAME_ANCESTORS allows (anywhere by default: the portal is embeddable).
+  const commonHeaders: Record<string, string> = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    ...(http.webFrameAncestors
+      ? { "content-security-policy": `frame-ancestors ${http.webFrameAncestors}` }
+      : {}),
+  };
+  const cached = (cacheControl: string) => ({ ...commonHeaders, "cache-control": cacheControl });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -117,32 +123,28 @@ export function webApp(distDir: string | undefined, logger: Logger) {
     try {
       path = decodeURIComponent(url.pathname);
     } catch {
-      res.writeHead(400, COMMON_HEADERS).end();
+      res.writeHead(400, commonHeaders).end();
       return;
     }
     const file = resolve(root, `.${path}`);
     const stats = file.startsWith(`${root}${sep}`) ? await fileAt(file) : null;
     if (stats) {
-      sendFile(req, res, file, stats, path.startsWith("/assets/") ? IMMUTABLE : REVALIDATE);
+      sendFile(req, res, file, stats, cached(path.startsWith("/assets/") ? IMMUTABLE : REVALIDATE));
       return;
     }
     // A missing file (a stale hashed asset, a typo) is a 404, never index.html served as script.
     if (extname(path) !== "") {
       res
-        .writeHead(404, { ...COMMON_HEADERS, "content-type": "text/plain; charset=utf-8" })
+        .writeHead(404, { ...commonHeaders, "content-type": "text/plain; charset=utf-8" })
         .end("not found\n");
       return;
     }
     const index = await fileAt(indexPath);
     if (index) {
-      sendFile(req, res, indexPath, index, REVALIDATE);
+      sendFile(req, res, indexPath, index, cached(REVALIDATE));
       return;
     }
-    res.writeHead(200, {
-      ...COMMON_HEADERS,
-      "content-type": CONTENT_TYPES[".html"],
-      "cache-control": REVALIDATE,
-    });
+    res.writeHead(200, { ...cached(REVALIDATE), "content-type": CONTENT_TYPES[".html"] });
     res.end(req.method === "HEAD" ? undefined : NOT_BUILT_PAGE);
   }
 

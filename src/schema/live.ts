@@ -46,8 +46,9 @@ function progressOf(current: ReplayView, updates: LiveFeed<ReplayView>): AsyncIt
 /**
  * Live feeds, over graphql-ws and SSE alike. Every channel is the caller's
  * workspace's, narrowed to a portal link's endpoints (src/services/access.ts),
- * so ids passed as arguments can only narrow what the caller already may see. Messages carry their related rows (see pubsub/views.ts),
- * so resolving them costs no query. A subscriber that falls too far behind
+ * so ids passed as arguments can only narrow what the caller already may
+ * see. Messages carry their related rows (see pubsub/views.ts), so resolving
+ * them costs no query. A subscriber that falls too far behind
  * is dropped with RATE_LIMITED (see pubsub/feed.ts).
  */
 builder.subscriptionFields((t) => ({

@@ -58,6 +58,9 @@ describe("the web app served by the api", () => {
       expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
       expect(res.headers["cache-control"]).toBe("no-cache");
       expect(res.body.toString()).toBe(INDEX);
+      // Embeddable anywhere unless WEB_FRAME_ANCESTORS says otherwise.
+      expect(res.headers["content-security-policy"]).toBeUndefined();
+      expect(res.headers["x-frame-options"]).toBeUndefined();
     }
   });
 
@@ -110,11 +113,13 @@ describe("the web app served by the api", () => {
     expect((await get(`${base}/inbound/src_missing`)).body.toString()).not.toBe(INDEX);
   });
 
-  it("says to run npm run build when there is no build", async () => {
-    bare = await startTestHookpost({ env: { WEB_DIST_DIR: join(dist, "missing") }, roles: ["api"] });
+  it("says to run npm run build when there is no build, and lets only WEB_FRAME_ANCESTORS frame it", async () => {
+    const env = { WEB_DIST_DIR: join(dist, "missing"), WEB_FRAME_ANCESTORS: "https://app.example.com" };
+    bare = await startTestHookpost({ env, roles: ["api"] });
     const res = await get(`${new URL(bare.url).origin}/`);
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(res.headers["content-security-policy"]).toBe("frame-ancestors https://app.example.com");
     expect(res.body.toString()).toContain("npm run build");
   });
 });

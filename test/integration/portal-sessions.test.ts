@@ -26,7 +26,7 @@ import {
 import { deliveryOf, listDeliveries, waitForDeliveryStatus } from "../support/deliveries.ts";
 import type { GraphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
-import { type Live, wsClient, wsSubscribe } from "../support/live.ts";
+import { type Live, sseSubscribe, wsClient, wsSubscribe } from "../support/live.ts";
 import { postGraphql } from "../support/rawGraphql.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
@@ -270,7 +270,7 @@ describe("portal sessions", () => {
     }
   });
 
-  it("streams an endpoint-scoped link's live feed over graphql-ws with only its endpoints' attempts", async () => {
+  it("streams an endpoint-scoped link's live feed over graphql-ws and SSE with only its endpoints' attempts", async () => {
     const { token } = await session({ endpointIds: [e1] });
     const scopedWs = wsClient(hp.url, `Bearer ${token}`);
     const adminWs = wsClient(hp.url, `Bearer ${hp.workspace.apiKey}`);
@@ -279,13 +279,13 @@ describe("portal sessions", () => {
       const scoped = wsSubscribe(scopedWs, LiveDeliveryAttemptsDocument, {});
       const askedForE2 = wsSubscribe(scopedWs, LiveDeliveryAttemptsDocument, { endpointId: e2 });
       const everything = wsSubscribe(adminWs, LiveDeliveryAttemptsDocument, {});
-      subscriptions.push(scoped, askedForE2, everything);
+      const scopedSse = sseSubscribe(hp.url, `Bearer ${token}`, LiveDeliveryAttemptsDocument, {});
+      subscriptions.push(scoped, askedForE2, everything, scopedSse);
       // Publishes until the feeds are live, then once more with an event for e2 alone.
       await waitFor(async () => {
         await publish(admin, "email.sent");
-        return waitFor(() => scoped.data.length > 0 && everything.data.length > 0, "warm-up", 5_000).catch(
-          () => false,
-        );
+        const started = () => [scoped, everything, scopedSse].every((live) => live.data.length > 0);
+        return waitFor(started, "warm-up", 5_000).catch(() => false);
       }, "live feeds to start");
       const bounced = await publish(admin, "email.bounced");
       const last = await publish(admin, "email.sent");
@@ -295,14 +295,18 @@ describe("portal sessions", () => {
         );
       await waitFor(
         () =>
-          sawEvent(everything, bounced, e2) && sawEvent(everything, last, e2) && sawEvent(scoped, last, e1),
+          sawEvent(everything, bounced, e2) &&
+          sawEvent(everything, last, e2) &&
+          sawEvent(scoped, last, e1) &&
+          sawEvent(scopedSse, last, e1),
         "the last attempts to be streamed",
       );
 
       expect(new Set(everything.data.map((d) => d.deliveryAttempts.endpoint.id))).toEqual(new Set([e1, e2]));
-      expect(new Set(scoped.data.map((d) => d.deliveryAttempts.endpoint.id))).toEqual(new Set([e1]));
+      for (const live of [scoped, scopedSse])
+        expect(new Set(live.data.map((d) => d.deliveryAttempts.endpoint.id))).toEqual(new Set([e1]));
       expect(askedForE2.data).toEqual([]);
-      expect([...scoped.errors, ...askedForE2.errors]).toEqual([]);
+      expect([...scoped.errors, ...askedForE2.errors, ...scopedSse.errors]).toEqual([]);
     } finally {
       for (const s of subscriptions) s.stop();
       await Promise.all([scopedWs.dispose(), adminWs.dispose()]);
@@ -336,7 +340,7 @@ describe("portal sessions", () => {
 
   it("ends a live subscription with UNAUTHENTICATED when its link expires", async () => {
     // Signed as if made a while ago, so it expires while the subscription runs.
-    const lifetimeMs = 15_000;
+    const lifetimeMs = 20_000;
     const claim = { workspaceId: hp.workspace.id, endpointIds: null, readOnly: true };
     const madeAt = new Date(Date.now() - 60_000 + lifetimeMs);
     const { token, expiresAt } = await signPortalToken(portalKey(hp.config.auth), claim, 60, madeAt);
