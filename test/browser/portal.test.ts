@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PublishEventDocument } from "../generated/graphql.ts";
+import { ListEventsDocument, PublishEventDocument } from "../generated/graphql.ts";
 import {
   accessibilityViolations,
   launchChromium,
@@ -169,25 +169,28 @@ describe("the portal in Chromium", () => {
 
   it("has no serious accessibility violations on any page, light and dark, wide and phone-width", async () => {
     const deliveryId = await page.locator("[data-delivery]").first().getAttribute("data-delivery");
+    const eventId = (await hookpost.workspace.client.ok(ListEventsDocument, { first: 1 })).events.edges[0]
+      ?.node.id;
+    // Each page, and what shows that its data has loaded.
     const pages = [
-      "#/endpoints",
-      "#/endpoints/new",
-      `#/endpoints/${endpointId}`,
-      `#/deliveries/${deliveryId}`,
-      "#/live",
-      "#/events",
-      "#/catalog",
-      "#/replays",
-      "#/api-keys",
-    ];
+      ["#/endpoints", "table a.url"],
+      ["#/endpoints/new", "text=email.bounced"],
+      [`#/endpoints/${endpointId}`, "[data-delivery]"],
+      [`#/deliveries/${deliveryId}`, "[data-testid=attempts] li"],
+      ["#/live", "[data-testid=live-received]"],
+      ["#/events", "a[href^='#/events/evt_']"],
+      [`#/events/${eventId}`, "pre.code"],
+      ["#/catalog", "details.card"],
+      ["#/replays", "table tbody tr"],
+      ["#/api-keys", "table tbody tr"],
+    ] as const;
     for (const colorScheme of ["light", "dark"] as const) {
       for (const width of [1280, 390]) {
         await page.emulateMedia({ colorScheme });
         await page.setViewportSize({ width, height: 900 });
-        for (const hash of pages) {
+        for (const [hash, loaded] of pages) {
           await goTo(hash);
-          await page.locator("main h1").first().waitFor();
-          await page.waitForLoadState("networkidle");
+          await page.locator(loaded).first().waitFor();
           expect({ hash, colorScheme, width, violations: await accessibilityViolations(page) }).toEqual({
             hash,
             colorScheme,
@@ -197,10 +200,5 @@ describe("the portal in Chromium", () => {
         }
       }
     }
-    const event = await page.locator("a[href^='#/events/evt_']").first();
-    await goTo("#/events");
-    await event.click();
-    await page.getByRole("heading", { name: "Data" }).waitFor();
-    await expectAccessible();
   });
 });
