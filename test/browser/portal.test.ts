@@ -2,7 +2,12 @@ import { mkdir } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ListEventsDocument, PublishEventDocument } from "../generated/graphql.ts";
+import {
+  CreateEndpointDocument,
+  ListDeliveriesDocument,
+  ListEventsDocument,
+  PublishEventDocument,
+} from "../generated/graphql.ts";
 import {
   accessibilityViolations,
   launchChromium,
@@ -167,10 +172,30 @@ describe("the portal in Chromium", () => {
     await page.getByText("Enabled", { exact: true }).waitFor();
   });
 
+  it("filters the deliveries, and deletes an endpoint after asking", async () => {
+    await goTo(`#/endpoints/${endpointId}`);
+    await page.locator("[data-delivery]").first().waitFor();
+    await page.getByLabel("Status").selectOption("FAILED");
+    await page.getByText("No deliveries match").waitFor();
+    await page.getByLabel("Status").selectOption("SUCCEEDED");
+    await page.locator("[data-delivery]").first().waitFor();
+
+    const spareUrl = `${receiver.url}/spare`;
+    const { createEndpoint } = await hookpost.workspace.client.ok(CreateEndpointDocument, {
+      input: { url: spareUrl, eventTypes: ["email.held"] },
+    });
+    await goTo(`#/endpoints/${createEndpoint.endpoint.id}`);
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await page.getByRole("heading", { name: "Endpoints" }).waitFor();
+    await page.getByRole("link", { name: receiver.url, exact: true }).waitFor();
+    await expect.poll(() => page.getByRole("link", { name: spareUrl }).count(), { timeout: WAIT_MS }).toBe(0);
+  });
+
   it("has no serious accessibility violations on any page, light and dark, wide and phone-width", async () => {
-    const deliveryId = await page.locator("[data-delivery]").first().getAttribute("data-delivery");
-    const eventId = (await hookpost.workspace.client.ok(ListEventsDocument, { first: 1 })).events.edges[0]
-      ?.node.id;
+    const client = hookpost.workspace.client;
+    const deliveryId = (await client.ok(ListDeliveriesDocument, { first: 1 })).deliveries.edges[0]?.node.id;
+    const eventId = (await client.ok(ListEventsDocument, { first: 1 })).events.edges[0]?.node.id;
     // Each page, and what shows that its data has loaded.
     const pages = [
       ["#/endpoints", "table a.url"],

@@ -198,7 +198,8 @@ function EndpointActions({
   const [confirming, setConfirming] = useState(false);
   const [deleted, runDelete] = useMutation(DeleteEndpointMutation);
   const remove = async () => {
-    const result = await runDelete({ id });
+    // The answer is a bare id: say which cached lists it changes.
+    const result = await runDelete({ id }, { additionalTypenames: ["Endpoint", "Delivery"] });
     if (!result.error) navigate(href.endpoints);
   };
   return (
