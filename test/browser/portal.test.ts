@@ -103,7 +103,12 @@ describe("the portal in Chromium", () => {
     expect(await row.textContent()).toContain("email.delivered");
     await expectAccessible();
 
+    // Paused, new attempts wait (and say so); resumed, they show.
+    await page.getByRole("button", { name: "Pause" }).click();
     for (const type of ["email.opened", "email.bounced", "email.clicked", "email.sent"]) await publish(type);
+    await page.getByText("4 waiting while paused").waitFor();
+    expect(await page.locator("[data-testid=live-rows] li").count()).toBe(1);
+    await page.getByRole("button", { name: "Resume" }).click();
     await waitFor(async () => (await page.locator("[data-testid=live-rows] li").count()) >= 5, "five rows");
     await page.screenshot({ path: new URL("portal-live-feed.png", SCREENSHOTS).pathname });
 
@@ -225,5 +230,23 @@ describe("the portal in Chromium", () => {
         }
       }
     }
+  });
+
+  it("is usable from the keyboard: skip to the content, reach a delivery with Tab and Enter", async () => {
+    await page.goto(`${portalUrl}#/endpoints/${endpointId}`);
+    await page.reload();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate("document.activeElement.textContent")).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate("document.activeElement.id")).toBe("main");
+    await page.locator("[data-delivery]").first().waitFor();
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press("Tab");
+      const href = String(await page.evaluate("document.activeElement.getAttribute('href')"));
+      if (href.startsWith("#/deliveries/")) break;
+    }
+    await page.keyboard.press("Enter");
+    await page.getByTestId("attempts").locator("li").first().waitFor();
   });
 });
