@@ -1,4 +1,4 @@
-import { type FormEvent, memo, useEffect, useRef, useState } from "react";
+import { type FormEvent, memo, useCallback, useEffect, useRef, useState } from "react";
 import { type CombinedError, useClient, useQuery } from "urql";
 import { Empty, ErrorNotice } from "../components.tsx";
 import type { PortalLiveAttemptsSubscription } from "../gql/graphql.ts";
@@ -58,7 +58,7 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
 
 /**
  * Delivery attempts as they are recorded. Arrivals are buffered and rendered in
- * batches (in an animation frame, at most every FLUSH_INTERVAL_MS), and only the
+ * batches (at most one every FLUSH_INTERVAL_MS, in an animation frame), and only the
  * rows in view are in the DOM, so the page keeps up with thousands of attempts a second.
  */
 export function LiveFeedPage() {
@@ -147,6 +147,35 @@ function LiveAttempts({
     setRows([]);
   }, [clears]);
 
+  // Arrivals wait in `pending`; one render takes them all, FLUSH_INTERVAL_MS after the first, in an animation frame.
+  const flushTimer = useRef<number | null>(null);
+  const scheduleFlush = useCallback(() => {
+    if (flushTimer.current !== null) return;
+    flushTimer.current = window.setTimeout(
+      () =>
+        requestAnimationFrame(() => {
+          flushTimer.current = null;
+          setReceived(receivedCount.current);
+          if (pausedRef.current) {
+            setWaiting(pending.current.length);
+            return;
+          }
+          const batch = pending.current.reverse();
+          pending.current = [];
+          setWaiting(0);
+          setRows((current) =>
+            batch.length >= MAX_KEPT
+              ? batch.slice(0, MAX_KEPT)
+              : batch.concat(current.slice(0, MAX_KEPT - batch.length)),
+          );
+        }),
+      FLUSH_INTERVAL_MS,
+    );
+  }, []);
+  useEffect(() => () => window.clearTimeout(flushTimer.current ?? undefined), []);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: resuming shows what waited
+  useEffect(() => scheduleFlush(), [paused, scheduleFlush]);
+
   useEffect(() => {
     setError(undefined);
     const subscription = client
@@ -161,34 +190,10 @@ function LiveAttempts({
         receivedCount.current += 1;
         pending.current.push(attempt);
         if (pending.current.length > MAX_KEPT) pending.current.splice(0, pending.current.length - MAX_KEPT);
+        scheduleFlush();
       });
     return () => subscription.unsubscribe();
-  }, [client, endpointId, eventTypes]);
-
-  useEffect(() => {
-    let frame = 0;
-    let flushedAt = 0;
-    const flush = (now: number) => {
-      frame = requestAnimationFrame(flush);
-      if (pending.current.length === 0 || now - flushedAt < FLUSH_INTERVAL_MS) return;
-      flushedAt = now;
-      setReceived(receivedCount.current);
-      if (pausedRef.current) {
-        setWaiting(pending.current.length);
-        return;
-      }
-      const batch = pending.current.reverse();
-      pending.current = [];
-      setWaiting(0);
-      setRows((current) =>
-        batch.length >= MAX_KEPT
-          ? batch.slice(0, MAX_KEPT)
-          : batch.concat(current.slice(0, MAX_KEPT - batch.length)),
-      );
-    };
-    frame = requestAnimationFrame(flush);
-    return () => cancelAnimationFrame(frame);
-  }, []);
+  }, [client, endpointId, eventTypes, scheduleFlush]);
 
   return (
     <>
