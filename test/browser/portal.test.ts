@@ -68,6 +68,8 @@ describe("the portal in Chromium", () => {
     await page.getByLabel("URL", { exact: true }).fill(receiver.url);
     await page.getByLabel("Description").fill("Billing team");
     await page.getByLabel("Custom headers").fill("X-Team: billing");
+    await page.getByLabel(/Rate limit/).fill("50");
+    await page.getByLabel("Retry schedule").fill("5s, 30s, 2m");
     await page.getByText("email.bounced").waitFor();
     await expectAccessible();
     await page.getByRole("button", { name: "Create endpoint" }).click();
@@ -76,6 +78,8 @@ describe("the portal in Chromium", () => {
     await page.getByRole("button", { name: "Open the endpoint" }).click();
     await page.getByRole("heading", { name: receiver.url }).waitFor();
     endpointId = decodeURIComponent(new URL(page.url()).hash.split("/")[2] ?? "");
+    await page.getByText("50 deliveries a second").waitFor();
+    await page.getByText("5s, 30s, 2m").waitFor();
     expect(endpointId).not.toBe("");
     await page.getByText("No deliveries match").waitFor();
     await expectAccessible();

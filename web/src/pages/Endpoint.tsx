@@ -24,6 +24,9 @@ const EndpointQuery = graphql(`
       headers
       sensitiveHeaders
       previousSecretExpiresAt
+      rateLimitPerSecond
+      retrySchedule
+      retryForSeconds
       createdAt
       updatedAt
     }
@@ -41,6 +44,9 @@ const UpdateEndpointMutation = graphql(`
       eventTypes
       streams
       headers
+      rateLimitPerSecond
+      retrySchedule
+      retryForSeconds
     }
   }
 `);
@@ -97,6 +103,9 @@ export function EndpointPage({ id }: { id: string }) {
     eventTypes: endpoint.eventTypes,
     streams: endpoint.streams,
     headers: endpoint.headers as Record<string, string>,
+    rateLimitPerSecond: endpoint.rateLimitPerSecond ?? null,
+    retrySchedule: endpoint.retrySchedule ?? null,
+    retryForSeconds: endpoint.retryForSeconds ?? null,
   };
   const save = async (values: EndpointFormValues) => {
     const saved = await runUpdate({ id, input: changedFields(current, values) });
@@ -142,6 +151,14 @@ export function EndpointPage({ id }: { id: string }) {
               "none"
             )}
           </dd>
+          <dt>Rate limit</dt>
+          <dd>
+            {endpoint.rateLimitPerSecond ? `${endpoint.rateLimitPerSecond} deliveries a second` : "none"}
+          </dd>
+          <dt>Retry schedule</dt>
+          <dd>{endpoint.retrySchedule ? endpoint.retrySchedule.join(", ") : "the server's"}</dd>
+          <dt>Gives up after</dt>
+          <dd>{endpoint.retryForSeconds ? `${endpoint.retryForSeconds} s` : "the schedule's end"}</dd>
           <dt>Previous secret valid until</dt>
           <dd>
             <Time at={endpoint.previousSecretExpiresAt} />

@@ -20,6 +20,9 @@ export type EndpointFormValues = {
   eventTypes: string[];
   streams: string[];
   headers: Record<string, string>;
+  rateLimitPerSecond: number | null;
+  retrySchedule: string[] | null;
+  retryForSeconds: number | null;
 };
 
 const ALL = "*";
@@ -51,6 +54,9 @@ export function EndpointForm({
       .join("\n"),
   );
   const [headerError, setHeaderError] = useState<string | null>(null);
+  const [rateLimit, setRateLimit] = useState(String(initial?.rateLimitPerSecond ?? ""));
+  const [schedule, setSchedule] = useState((initial?.retrySchedule ?? []).join(", "));
+  const [retryFor, setRetryFor] = useState(String(initial?.retryForSeconds ?? ""));
   const ids = useId();
   const toggle = (name: string, on: boolean) => {
     if (name === ALL) setTypes(on ? [ALL] : []);
@@ -71,11 +77,11 @@ export function EndpointForm({
       url: url.trim(),
       description: description.trim(),
       eventTypes: types,
-      streams: streams
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
+      streams: splitList(streams),
       headers: parsed,
+      rateLimitPerSecond: rateLimit ? Number(rateLimit) : null,
+      retrySchedule: schedule.trim() ? splitList(schedule) : null,
+      retryForSeconds: retryFor ? Number(retryFor) : null,
     });
   };
   return (
@@ -145,6 +151,42 @@ export function EndpointForm({
           One per line, as Name: value.
         </small>
       </label>
+      <fieldset>
+        <legend>Delivery policy</legend>
+        <div className="filters">
+          <label>
+            Rate limit (deliveries a second)
+            <input
+              type="number"
+              min={1}
+              value={rateLimit}
+              onChange={(e) => setRateLimit(e.target.value)}
+              placeholder="no limit"
+            />
+          </label>
+          <label>
+            Retry schedule
+            <input
+              value={schedule}
+              onChange={(e) => setSchedule(e.target.value)}
+              placeholder="server default"
+            />
+          </label>
+          <label>
+            Give up after (seconds)
+            <input
+              type="number"
+              min={1}
+              value={retryFor}
+              onChange={(e) => setRetryFor(e.target.value)}
+              placeholder="when the schedule ends"
+            />
+          </label>
+        </div>
+        <small className="muted">
+          Retry delays are comma-separated, e.g. 5s, 30s, 2m, 1h; empty fields keep the defaults.
+        </small>
+      </fieldset>
       {headerError && (
         <p className="notice error" role="alert">
           {headerError}
@@ -163,6 +205,12 @@ export function EndpointForm({
     </form>
   );
 }
+
+const splitList = (text: string) =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function parseHeaders(text: string): Record<string, string> | string {
   const headers: Record<string, string> = {};
