@@ -1,0 +1,111 @@
+// `hookpost replay`: starts a replay and follows its replayProgress subscription to the end.
+import { parseDurationMs } from "../duration.ts";
+import { listFlag, parseCommandArgs } from "./args.ts";
+import { remoteFrom, request, subscribe } from "./remote.ts";
+import { UsageError } from "./usageError.ts";
+
+export const REPLAY_USAGE = `  replay --since <time> [--until <time>] [--endpoint <id>] [--only-failed] [--type <t>]…
+                            re-deliver the events of a time range, with progress until
+                            it ends; times are ISO 8601 or an age such as 2h or 3d`;
+
+const REPLAY_FIELDS = "id status total enqueued delivered failed error";
+
+const START_REPLAY = `mutation CliReplay($input: ReplayEventsInput!) {
+  replayEvents(input: $input) { ${REPLAY_FIELDS} }
+}`;
+const REPLAY_PROGRESS = `subscription CliReplayProgress($id: ID!) {
+  replayProgress(id: $id) { ${REPLAY_FIELDS} }
+}`;
+
+type ReplayState = {
+  id: string;
+  status: "QUEUED" | "RUNNING" | "COMPLETED" | "CANCELLED" | "FAILED";
+  total: number;
+  enqueued: number;
+  delivered: number;
+  failed: number;
+  error: string | null;
+};
+
+const BAR_WIDTH = 30;
+const FINISHED = new Set(["COMPLETED", "CANCELLED", "FAILED"]);
+
+/** An ISO 8601 time, `now`, or an age (`90m`, `2h`, `3d`) counted back from `now`. */
+export function parseTime(text: string, now = Date.now()): string {
+  if (text === "now") return new Date(now).toISOString();
+  const ageMs = parseDurationMs(text);
+  if (ageMs !== undefined) return new Date(now - ageMs).toISOString();
+  const time = Date.parse(text);
+  if (Number.isNaN(time))
+    throw new UsageError(`not a time: "${text}" (ISO 8601, "now", or an age such as 2h)`);
+  return new Date(time).toISOString();
+}
+
+/** `RUNNING   [#########---------------------]  30/100 delivered 28 failed 2`. */
+export function progressLine(replay: ReplayState): string {
+  const finished = replay.delivered + replay.failed;
+  const fraction = replay.total > 0 ? finished / replay.total : replay.status === "COMPLETED" ? 1 : 0;
+  const filled = Math.round(Math.min(1, fraction) * BAR_WIDTH);
+  const bar = `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`;
+  const error = replay.error ? ` error: ${replay.error}` : "";
+  return `${replay.status.padEnd(9)} ${bar} ${finished}/${replay.total} delivered ${replay.delivered} failed ${replay.failed}${error}`;
+}
+
+/** Draws progress in place on a terminal; elsewhere writes one line per change. */
+function progressWriter(out: NodeJS.WriteStream) {
+  let last = "";
+  return {
+    show(replay: ReplayState) {
+      const line = progressLine(replay);
+      if (line === last) return;
+      last = line;
+      out.write(out.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+    },
+    end() {
+      if (out.isTTY && last) out.write("\n");
+    },
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    since: { type: "string" },
+    until: { type: "string" },
+    endpoint: { type: "string" },
+    "only-failed": { type: "boolean" },
+    type: { type: "string", multiple: true },
+  });
+  if (positionals.length > 0 || !values.since) throw new UsageError(`Usage: hookpost\n${REPLAY_USAGE}`);
+  const remote = remoteFrom(values);
+  const input = {
+    since: parseTime(values.since),
+    until: parseTime(values.until ?? "now"),
+    endpointId: values.endpoint,
+    onlyFailed: values["only-failed"] ?? false,
+    eventTypes: listFlag(values.type),
+  };
+  const { replayEvents: started } = await request<{ replayEvents: ReplayState }>(remote, START_REPLAY, {
+    input,
+  });
+  process.stdout.write(`replay ${started.id}\n`);
+  const progress = progressWriter(process.stdout);
+  let latest = started;
+  progress.show(latest);
+  if (!FINISHED.has(latest.status)) {
+    const subscription = await subscribe<{ replayProgress: ReplayState }>(
+      remote,
+      REPLAY_PROGRESS,
+      { id: started.id },
+      {
+        onData: ({ replayProgress }) => {
+          latest = replayProgress;
+          progress.show(latest);
+        },
+      },
+    );
+    // Ctrl-C stops following; the replay itself goes on (cancelReplay stops it).
+    process.once("SIGINT", () => subscription.stop());
+    await subscription.done.finally(() => progress.end());
+  }
+  return latest.status === "COMPLETED" ? 0 : 1;
+}
