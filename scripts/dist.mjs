@@ -11,6 +11,7 @@ export const BUNDLE = join(DIST, "hookpost.mjs");
 /** What the bundle was built from: see sourceFingerprint. */
 export const BUILT_FROM = join(DIST, "hookpost.source");
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
+const ENTRY = join(SRC, "cli.ts");
 const SOURCES = [SRC, fileURLToPath(new URL("./build.mjs", import.meta.url))];
 
 /** A hash of every source file's path, size and modification time: any edit, new or deleted file changes it. */
@@ -36,11 +37,11 @@ export async function isCurrent() {
 }
 
 /**
- * Why dist/ cannot be run, or null. An install without src/ (a container
- * image holding only the build) is taken as built.
+ * Why dist/ cannot be run, or null. An install without the sources (a
+ * container image holding only the build) is taken as built.
  */
 export async function distProblem() {
   if (!existsSync(BUNDLE)) return "dist/ is missing";
-  if (!existsSync(SRC)) return null;
+  if (!existsSync(ENTRY)) return null;
   return (await isCurrent()) ? null : "dist/ is older than src/";
 }
