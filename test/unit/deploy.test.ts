@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { imageDefaults, type K8sObject, k8sObjects } from "../support/deployFiles.ts";
+import { readSettings } from "../../scripts/config-docs.ts";
+import { composeServices, imageDefaults, type K8sObject, k8sObjects } from "../support/deployFiles.ts";
 
 const MANIFESTS = ["config.yaml", "secret.yaml", "migrate-job.yaml", "api.yaml", "worker.yaml"];
 
@@ -45,5 +46,23 @@ describe("deploy/k8s", () => {
     const settings = pods.map((pod) => pod.containers[0]!.envFrom);
     for (const envFrom of settings) expect(envFrom).toEqual(settings[0]);
     expect(pods.map((pod) => pod.containers[0]!.args)).toEqual([["migrate"], ["api"], ["worker"]]);
+  });
+});
+
+describe("deploy files' settings", () => {
+  it("name only variables src/config.ts knows", async () => {
+    const known = new Set(readSettings().map((s) => s.name));
+    const services = await composeServices();
+    const hookpostServices = ["migrate", "api", "worker"].map((name) => services[name]!);
+    const k8sSettings = (await k8sObjects(MANIFESTS)).filter(
+      (o) => o.kind === "ConfigMap" || o.kind === "Secret",
+    );
+    const named = [
+      ...Object.keys((await imageDefaults()).env).filter((name) => name !== "MALLOC_ARENA_MAX"),
+      ...hookpostServices.flatMap((service) => Object.keys(service.environment ?? {})),
+      ...k8sSettings.flatMap((o) => Object.keys({ ...o.data, ...o.stringData })),
+    ];
+    expect(named.length).toBeGreaterThan(10);
+    expect(named.filter((name) => !known.has(name))).toEqual([]);
   });
 });
