@@ -1,8 +1,6 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ENDPOINTS_USAGE } from "./cli/endpoints.ts";
-import { REPLAY_USAGE } from "./cli/replay.ts";
-import { TAIL_USAGE } from "./cli/tail.ts";
+import { ENDPOINTS_USAGE, REPLAY_USAGE, TAIL_USAGE } from "./cli/usage.ts";
 import { UsageError } from "./cli/usageError.ts";
 import { KEYS_USAGE } from "./cliKeys.ts";
 import type { Role } from "./main.ts";

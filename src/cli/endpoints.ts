@@ -1,10 +1,8 @@
 // `hookpost endpoints list`: the workspace's endpoints, one line each.
 import { parseCommandArgs } from "./args.ts";
 import { type Remote, remoteFrom, request } from "./remote.ts";
+import { ENDPOINTS_USAGE } from "./usage.ts";
 import { UsageError } from "./usageError.ts";
-
-export const ENDPOINTS_USAGE = `  endpoints list [--enabled|--disabled] [--type <event type>]
-                            list the workspace's endpoints`;
 
 const PAGE_SIZE = 100;
 

@@ -2,11 +2,8 @@
 import { parseDurationMs } from "../duration.ts";
 import { listFlag, parseCommandArgs } from "./args.ts";
 import { remoteFrom, request, subscribe } from "./remote.ts";
+import { REPLAY_USAGE } from "./usage.ts";
 import { UsageError } from "./usageError.ts";
-
-export const REPLAY_USAGE = `  replay --since <time> [--until <time>] [--endpoint <id>] [--only-failed] [--type <t>]…
-                            re-deliver the events of a time range, with progress until
-                            it ends; times are ISO 8601 or an age such as 2h or 3d`;
 
 const REPLAY_FIELDS = "id status total enqueued delivered failed error";
 

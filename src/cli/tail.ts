@@ -1,10 +1,8 @@
 // `hookpost tail`: prints every delivery attempt of the workspace as it is recorded.
 import { listFlag, parseCommandArgs } from "./args.ts";
 import { remoteFrom, subscribe } from "./remote.ts";
+import { TAIL_USAGE } from "./usage.ts";
 import { UsageError } from "./usageError.ts";
-
-export const TAIL_USAGE = `  tail [--endpoint <id>] [--type <t>]…
-                            print delivery attempts live (types: exact or prefixes like email.*)`;
 
 const DELIVERY_ATTEMPTS = `subscription CliTail($endpointId: ID, $eventTypes: [String!]) {
   deliveryAttempts(endpointId: $endpointId, eventTypes: $eventTypes) {
