@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWorkspace } from "../../src/services/workspaces.ts";
@@ -24,6 +25,8 @@ type Service = {
   port: number;
   output(): string;
   exit: Promise<unknown>;
+  /** The environment it was started with. */
+  env: Record<string, string | undefined>;
 };
 
 /** SIGTERM, then SIGKILL once the grace period is over. */
@@ -64,9 +67,10 @@ describe("deploy/compose.yaml as local processes", () => {
         Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
       );
       const port = Number(overrides.PORT ?? overrides.WORKER_PORT ?? 0);
+      const serviceEnv = { PATH: process.env.PATH, ...env, ...environment, ...overrides };
       const child = spawn(process.execPath, args, {
         cwd: REPO,
-        env: { PATH: process.env.PATH, ...env, ...environment, ...overrides },
+        env: serviceEnv,
         stdio: ["ignore", "pipe", "pipe"],
       });
       let output = "";
@@ -76,7 +80,14 @@ describe("deploy/compose.yaml as local processes", () => {
       child.stdout!.on("data", keep);
       child.stderr!.on("data", keep);
       const exit = new Promise((resolve) => child.once("exit", resolve));
-      const started = { name: `${name}-${replica}`, child, port, output: () => output, exit };
+      const started = {
+        name: `${name}-${replica}`,
+        child,
+        port,
+        output: () => output,
+        exit,
+        env: serviceEnv,
+      };
       running.push(started);
       return started;
     });
@@ -137,6 +148,7 @@ describe("deploy/compose.yaml as local processes", () => {
       port,
       output: () => "",
       exit: new Promise((r) => child.once("exit", r)),
+      env: {},
     };
     redisUrl = `redis://127.0.0.1:${port}`;
     const redis = new Redis(redisUrl, { retryStrategy: () => 100 });
@@ -170,6 +182,14 @@ describe("deploy/compose.yaml as local processes", () => {
     for (let i = 1; i <= replicas("worker"); i++)
       workers.push(await run("worker", i, { ...local(redisDir), WORKER_PORT: String(await freePort()) }));
     await Promise.all([...apis, ...workers].map(ready));
+    // The image's HEALTHCHECK, run with each container's environment, finds each role healthy.
+    const [, ...healthcheckArgs] = (await imageDefaults()).healthcheck;
+    for (const service of [...apis, ...workers]) {
+      await expect(
+        promisify(execFile)(process.execPath, healthcheckArgs, { cwd: REPO, env: service.env }),
+        service.name,
+      ).resolves.toBeDefined();
+    }
 
     const { apiKey } = await createWorkspace(db.prisma, "compose");
     const [first, second] = apis.map((api) =>

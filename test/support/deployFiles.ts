@@ -18,13 +18,18 @@ export async function composeServices(): Promise<Record<string, ComposeService>>
   return (parse(text, { merge: true }) as { services: Record<string, ComposeService> }).services;
 }
 
-/** What the Dockerfile's final stage gives every container: its ENTRYPOINT and ENV. */
-export async function imageDefaults(): Promise<{ entrypoint: string[]; env: Record<string, string> }> {
+/** What the Dockerfile's final stage gives every container: its ENTRYPOINT, ENV and HEALTHCHECK command. */
+export async function imageDefaults(): Promise<{
+  entrypoint: string[];
+  env: Record<string, string>;
+  healthcheck: string[];
+}> {
   const text = await readFile(new URL("Dockerfile", DEPLOY), "utf8");
   const finalStage = text.slice(text.lastIndexOf("\nFROM "));
   const instructions = finalStage.replace(/\\\n\s*/g, " ").split("\n");
   const env: Record<string, string> = {};
   let entrypoint: string[] = [];
+  let healthcheck: string[] = [];
   for (const line of instructions) {
     const [instruction, ...rest] = line.trim().split(/\s+/);
     if (instruction === "ENV") {
@@ -34,8 +39,10 @@ export async function imageDefaults(): Promise<{ entrypoint: string[]; env: Reco
       }
     }
     if (instruction === "ENTRYPOINT") entrypoint = JSON.parse(rest.join(" ")) as string[];
+    if (instruction === "HEALTHCHECK")
+      healthcheck = JSON.parse(line.slice(line.indexOf(" CMD ") + 5)) as string[];
   }
-  return { entrypoint, env };
+  return { entrypoint, env, healthcheck };
 }
 
 export type K8sObject = {
