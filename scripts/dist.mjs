@@ -12,6 +12,7 @@ export const BUNDLE = join(DIST, "hookpost.mjs");
 export const BUILT_FROM = join(DIST, "hookpost.source");
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const ENTRY = join(SRC, "cli.ts");
+/** What the build steps of scripts/build.mjs read: a step that reads another folder adds it here. */
 const SOURCES = [SRC, fileURLToPath(new URL("./build.mjs", import.meta.url))];
 
 /** A hash of every source file's path, size and modification time: any edit, new or deleted file changes it. */
