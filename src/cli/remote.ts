@@ -11,6 +11,16 @@ export type Remote = { url: string; authorization: string | null };
 /** A failure to reach the api or an error it answered: printed as one line, exit status 1. */
 export class RemoteError extends StartupError {}
 
+/** A WebSocket that could not be opened or was lost; `reason` says why, in graphql-ws's words. */
+export class ConnectionError extends RemoteError {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The api named by HOOKPOST_URL and the key in HOOKPOST_API_KEY (a `--url` or `--api-key` flag wins). */
 export function remoteFrom(
   flags: { url?: string | undefined; "api-key"?: string | undefined },
@@ -111,6 +121,6 @@ function subscriptionError(remote: Remote, err: unknown): RemoteError {
   if (Array.isArray(err)) return failure(remote, err);
   const { message, code, reason } = err as { message?: unknown; code?: number; reason?: string };
   if (typeof message === "string")
-    return new RemoteError(`cannot reach ${remote.url} (${message}); set HOOKPOST_URL`);
+    return new ConnectionError(`cannot reach ${remote.url} (${message}); set HOOKPOST_URL`, message);
   return new RemoteError(`${remote.url} closed the connection: ${reason || "no reason given"} (${code})`);
 }

@@ -1,7 +1,8 @@
 // `hookpost replay`: starts a replay and follows its replayProgress subscription to the end.
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseDurationMs } from "../duration.ts";
 import { listFlag, parseCommandArgs } from "./args.ts";
-import { remoteFrom, request, subscribe } from "./remote.ts";
+import { ConnectionError, type Remote, RemoteError, remoteFrom, request, subscribe } from "./remote.ts";
 import { REPLAY_USAGE } from "./usage.ts";
 import { UsageError } from "./usageError.ts";
 
@@ -13,6 +14,11 @@ const START_REPLAY = `mutation CliReplay($input: ReplayEventsInput!) {
 const REPLAY_PROGRESS = `subscription CliReplayProgress($id: ID!) {
   replayProgress(id: $id) { ${REPLAY_FIELDS} }
 }`;
+const REPLAY_NOW = `query CliReplay($id: ID!) {
+  replay(id: $id) { ${REPLAY_FIELDS} }
+}`;
+/** How often the replay is asked for when no WebSocket gets through (a proxy without upgrades). */
+const POLL_INTERVAL_MS = 1_000;
 
 type ReplayState = {
   id: string;
@@ -86,23 +92,48 @@ export async function run(args: string[]): Promise<number> {
   });
   process.stdout.write(`replay ${started.id}\n`);
   const progress = progressWriter(process.stdout);
-  let latest = started;
-  progress.show(latest);
-  if (!FINISHED.has(latest.status)) {
-    const subscription = await subscribe<{ replayProgress: ReplayState }>(
-      remote,
-      REPLAY_PROGRESS,
-      { id: started.id },
-      {
-        onData: ({ replayProgress }) => {
-          latest = replayProgress;
-          progress.show(latest);
-        },
-      },
-    );
-    // Ctrl-C stops following; the replay itself goes on (cancelReplay stops it).
-    process.once("SIGINT", () => subscription.stop());
-    await subscription.done.finally(() => progress.end());
+  progress.show(started);
+  let finished = started;
+  try {
+    if (!FINISHED.has(started.status)) finished = await follow(remote, started, progress.show);
+  } finally {
+    progress.end();
   }
-  return latest.status === "COMPLETED" ? 0 : 1;
+  return finished.status === "COMPLETED" ? 0 : 1;
+}
+
+/** Follows a replay until it ends: live over replayProgress, or by polling when no WebSocket gets through. */
+async function follow(remote: Remote, replay: ReplayState, show: (replay: ReplayState) => void) {
+  let latest = replay;
+  const update = (next: ReplayState) => {
+    latest = next;
+    show(next);
+  };
+  const subscription = await subscribe<{ replayProgress: ReplayState }>(
+    remote,
+    REPLAY_PROGRESS,
+    { id: replay.id },
+    { onData: ({ replayProgress }) => update(replayProgress) },
+  );
+  // Ctrl-C stops following; the replay itself goes on (cancelReplay stops it).
+  const stopFollowing = () => subscription.stop();
+  process.once("SIGINT", stopFollowing);
+  try {
+    await subscription.done;
+    return latest;
+  } catch (err) {
+    if (!(err instanceof ConnectionError)) throw err;
+    process.stderr.write(`no live progress (${err.reason}); asking every ${POLL_INTERVAL_MS / 1_000} s\n`);
+  } finally {
+    process.off("SIGINT", stopFollowing);
+  }
+  while (!FINISHED.has(latest.status)) {
+    await sleep(POLL_INTERVAL_MS);
+    const { replay: now } = await request<{ replay: ReplayState | null }>(remote, REPLAY_NOW, {
+      id: replay.id,
+    });
+    if (!now) throw new RemoteError(`replay ${replay.id} is gone`);
+    update(now);
+  }
+  return latest;
 }

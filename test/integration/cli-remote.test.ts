@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshBundle } from "../../scripts/build.mjs";
+import { listen } from "../../src/http/listen.ts";
 import { CreateEndpointDocument, PublishEventsDocument } from "../generated/graphql.ts";
 import { listDeliveries } from "../support/deliveries.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
@@ -130,6 +132,38 @@ describe("the CLI against a running api", () => {
       `COMPLETED [${"#".repeat(30)}] ${EVENTS}/${EVENTS} delivered ${EVENTS} failed 0`,
     );
     expect(receiver.requests.length - before).toBe(EVENTS);
+  });
+
+  it("`replay` asks for progress when no WebSocket gets through, and still ends at COMPLETED", async () => {
+    // An HTTP-only proxy in front of the api, refusing WebSocket upgrades as some proxies do.
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", async () => {
+        const answer = await fetch(hp.url, {
+          method: req.method,
+          headers: { "content-type": "application/json", authorization: req.headers.authorization ?? "" },
+          body: Buffer.concat(chunks),
+        });
+        res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+      });
+    });
+    proxy.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 426 Upgrade Required\r\n\r\n"));
+    const port = await listen(proxy, 0, "127.0.0.1");
+    try {
+      const url = `http://127.0.0.1:${port}/graphql`;
+      const run = await completed(
+        hookpost(hp, ["replay", "--since", "1h", "--type", "email.sent", "--url", url]),
+      );
+      expect(run.stderr).toMatch(/^no live progress \(.*426.*\); asking every 1 s\n$/);
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim().split("\n").at(-1)).toMatch(
+        /^COMPLETED \[#{30}\] (\d+)\/\1 delivered \1 failed 0$/,
+      );
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it("`help` answers fast (loosely bounded: the machine may be busy)", async () => {
