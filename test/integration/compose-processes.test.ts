@@ -51,55 +51,54 @@ async function stop(service: Service): Promise<void> {
 describe("deploy/compose.yaml as local processes", () => {
   let services: Record<string, ComposeService>;
   let db: TestDatabase;
-  let redisDir: string;
+  let scratchDir: string;
   let redisUrl: string;
   let receiver: Receiver;
   /** Hookpost's processes, stopped before Redis so that they shut down cleanly. */
   const running: Service[] = [];
   let redisServer: Service | undefined;
 
-  function run(name: string, replica: number, overrides: Record<string, string>): Promise<Service> {
-    return imageDefaults().then(({ entrypoint, env }) => {
-      const service = services[name]!;
-      const [program, ...args] = [...entrypoint, ...(service.command ?? [])];
-      expect(program).toBe("node");
-      const environment = Object.fromEntries(
-        Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
-      );
-      const port = Number(overrides.PORT ?? overrides.WORKER_PORT ?? 0);
-      const serviceEnv = { PATH: process.env.PATH, ...env, ...environment, ...overrides };
-      const child = spawn(process.execPath, args, {
-        cwd: REPO,
-        env: serviceEnv,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let output = "";
-      const keep = (chunk: Buffer) => {
-        output = (output + chunk.toString("utf8")).slice(-OUTPUT_LIMIT_CHARS);
-      };
-      child.stdout!.on("data", keep);
-      child.stderr!.on("data", keep);
-      const exit = new Promise((resolve) => child.once("exit", resolve));
-      const started = {
-        name: `${name}-${replica}`,
-        child,
-        port,
-        output: () => output,
-        exit,
-        env: serviceEnv,
-      };
-      running.push(started);
-      return started;
+  async function run(name: string, replica: number, overrides: Record<string, string>): Promise<Service> {
+    const { entrypoint, env } = await imageDefaults();
+    const service = services[name]!;
+    const [program, ...args] = [...entrypoint, ...(service.command ?? [])];
+    expect(program).toBe("node");
+    const environment = Object.fromEntries(
+      Object.entries(service.environment ?? {}).map(([key, value]) => [key, String(value)]),
+    );
+    const port = Number(overrides.PORT ?? overrides.WORKER_PORT ?? 0);
+    const serviceEnv = { PATH: process.env.PATH, ...env, ...environment, ...overrides };
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: serviceEnv,
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let output = "";
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-OUTPUT_LIMIT_CHARS);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    const exit = new Promise((resolve) => child.once("exit", resolve));
+    const started = {
+      name: `${name}-${replica}`,
+      child,
+      port,
+      output: () => output,
+      exit,
+      env: serviceEnv,
+    };
+    running.push(started);
+    return started;
   }
 
   /** What every Hookpost service gets in place of the compose network's hosts and the image's paths. */
-  const local = (dataDir: string) => ({
+  const local = () => ({
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: `hp-compose-${process.pid}`,
     HOST: "127.0.0.1",
-    DATA_DIR: dataDir,
+    DATA_DIR: scratchDir,
     OUTBOUND_ALLOW: "127.0.0.0/8",
   });
 
@@ -121,7 +120,7 @@ describe("deploy/compose.yaml as local processes", () => {
   beforeAll(async () => {
     services = await composeServices();
     db = await createTestDatabase({ migrate: false });
-    redisDir = await mkdtemp(join(tmpdir(), "hp-compose-"));
+    scratchDir = await mkdtemp(join(tmpdir(), "hp-compose-"));
     receiver = await startReceiver();
   });
   afterAll(async () => {
@@ -129,7 +128,7 @@ describe("deploy/compose.yaml as local processes", () => {
     if (redisServer) await stop(redisServer);
     await receiver?.close();
     await db?.drop();
-    if (redisDir) await rm(redisDir, { recursive: true, force: true });
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
   });
 
   it("redis runs with its compose command: noeviction and AOF", async () => {
@@ -137,7 +136,7 @@ describe("deploy/compose.yaml as local processes", () => {
     const port = await freePort();
     const child = spawn(
       program!,
-      [...args, "--port", String(port), "--bind", "127.0.0.1", "--dir", redisDir],
+      [...args, "--port", String(port), "--bind", "127.0.0.1", "--dir", scratchDir],
       {
         stdio: "ignore",
       },
@@ -166,7 +165,7 @@ describe("deploy/compose.yaml as local processes", () => {
   it("migrate runs once and exits 0; api and worker wait for it", async () => {
     for (const name of ["api", "worker"])
       expect(services[name]!.depends_on?.migrate).toEqual({ condition: "service_completed_successfully" });
-    const migrate = await run("migrate", 1, local(redisDir));
+    const migrate = await run("migrate", 1, local());
     const code = await migrate.exit;
     expect(code, migrate.output()).toBe(0);
     expect(await db.prisma.workspace.count()).toBe(0);
@@ -178,9 +177,9 @@ describe("deploy/compose.yaml as local processes", () => {
     const apis: Service[] = [];
     const workers: Service[] = [];
     for (let i = 1; i <= replicas("api"); i++)
-      apis.push(await run("api", i, { ...local(redisDir), PORT: String(await freePort()) }));
+      apis.push(await run("api", i, { ...local(), PORT: String(await freePort()) }));
     for (let i = 1; i <= replicas("worker"); i++)
-      workers.push(await run("worker", i, { ...local(redisDir), WORKER_PORT: String(await freePort()) }));
+      workers.push(await run("worker", i, { ...local(), WORKER_PORT: String(await freePort()) }));
     await Promise.all([...apis, ...workers].map(ready));
     // The image's HEALTHCHECK, run with each container's environment, finds each role healthy.
     const [, ...healthcheckArgs] = (await imageDefaults()).healthcheck;
