@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { parseDurationMs } from "./duration.ts";
 import { parseRedisUrl } from "./redisUrl.ts";
 import { StartupError } from "./startupError.ts";
 
@@ -45,6 +44,14 @@ const duration = (def: string) =>
       }
       return ms;
     });
+
+/** "250ms" | "5s" | "2m" | "1h" | "1d" | "1500" (ms) → milliseconds. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const unitMs = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"] ?? 1;
+  return Math.round(Number(m[1]) * unitMs);
+}
 
 const envSchema = z.object({
   /** "production" in deployments; "test" in the test suite. */

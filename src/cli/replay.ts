@@ -1,6 +1,6 @@
 // `hookpost replay`: starts a replay and follows its replayProgress subscription to the end.
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseDurationMs } from "../duration.ts";
+import { parseDurationMs } from "../config.ts";
 import { listFlag, parseCommandArgs } from "./args.ts";
 import { ConnectionError, type Remote, RemoteError, remoteFrom, request, subscribe } from "./remote.ts";
 import { REPLAY_USAGE } from "./usage.ts";
