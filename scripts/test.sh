@@ -27,6 +27,8 @@ mkdir -p node_modules
     prisma/schema.prisma package-lock.json
   step "schema drift check (schema.graphql)"
   npx tsx scripts/print-schema.ts --check
+  step "settings drift check (docs/configuration.md)"
+  npx tsx scripts/config-docs.ts --check
   web_sources=$(find web/index.html web/src -type f -not -path 'web/src/gql/*' | sort)
   # shellcheck disable=SC2086 # one word per file
   generate test/generated "codegen (typed test operations and portal documents)" \
