@@ -10,6 +10,7 @@ import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
 import { useRequestBodyLimit } from "./bodyLimit.ts";
 import { maskErrorFor } from "./errorMasking.ts";
+import { useGraphqlMetrics } from "./graphqlMetrics.ts";
 import { healthRoutes, type Probe, serveRoute } from "./health.ts";
 import { INBOUND_PATH, serveInbound } from "./inbound.ts";
 import { useInputChecks } from "./inputChecks.ts";
@@ -60,6 +61,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       useRequestBodyLimit(deps.config.http.requestBodyLimitBytes),
       ...useOperationLimits(deps.config.graphql),
       useInputChecks(deps.config.graphql.maxInputDepth),
+      useGraphqlMetrics(),
     ],
     context: async (ctx) => ({
       viewer: await authenticate(authorizationOf(ctx), clientAddressOf(ctx.req)),

@@ -148,6 +148,7 @@ export async function sendAttempt(
   }
   const { request } = dispatch;
   const result = await send(deps, request, opts.signal, opts.onSlow);
+  observeAttempt(result, delivery.attempts === 0 ? delivery.createdAt : null);
   const recorded = await recordOutcome(
     deps,
     delivery,
@@ -177,9 +178,7 @@ async function send(
   signal: AbortSignal | undefined,
   onSlow: (() => void) | undefined,
 ): Promise<SendResult> {
-  const result = await deps.sender.send({ ...request, signal, onSlow });
-  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
-  return result;
+  return deps.sender.send({ ...request, signal, onSlow });
 }
 
 /**
