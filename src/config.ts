@@ -228,6 +228,18 @@ const envSchema = z.object({
   RETENTION_DAYS: intWith(30),
   /** How often the retention job runs. */
   RETENTION_INTERVAL_MS: intWith(3_600_000, 1_000),
+
+  /**
+   * OTLP/HTTP collector base URL (e.g. "http://otel-collector:4318"); spans go
+   * to `<url>/v1/traces`. Unset: tracing is off and no OpenTelemetry code is
+   * loaded. The SDK reads the other standard OTEL_* variables itself
+   * (docs/observability.md).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** The `service.name` of this process's spans. */
+  OTEL_SERVICE_NAME: z.string().min(1).default("hookpost"),
+  /** Send a W3C `traceparent` header with each delivery attempt while tracing is on, so receivers can join the trace. */
+  OUTBOUND_TRACEPARENT: bool.default(true),
 });
 
 export type Config = Readonly<{
@@ -285,6 +297,7 @@ export type Config = Readonly<{
   sweeper: { intervalMs: number; graceMs: number };
   replay: { maxSpanDays: number; batchSize: number };
   retention: { days: number; intervalMs: number };
+  tracing: { otlpEndpoint: string | undefined; serviceName: string; outboundTraceparent: boolean };
 }>;
 
 export class ConfigError extends StartupError {}
@@ -359,6 +372,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS },
     replay: { maxSpanDays: e.REPLAY_MAX_SPAN_DAYS, batchSize: e.REPLAY_BATCH_SIZE },
     retention: { days: e.RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
+    tracing: {
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+      outboundTraceparent: e.OUTBOUND_TRACEPARENT,
+    },
   });
 }
 

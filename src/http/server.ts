@@ -8,6 +8,8 @@ import type { Deps } from "../deps.ts";
 import type { Context } from "../schema/builder.ts";
 import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
+import { useOperationSpans } from "../tracing/graphql.ts";
+import { isTracing } from "../tracing/tracing.ts";
 import { useRequestBodyLimit } from "./bodyLimit.ts";
 import { maskErrorFor } from "./errorMasking.ts";
 import { useGraphqlMetrics } from "./graphqlMetrics.ts";
@@ -62,6 +64,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       ...useOperationLimits(deps.config.graphql),
       useInputChecks(deps.config.graphql.maxInputDepth),
       useGraphqlMetrics(),
+      ...(isTracing() ? [useOperationSpans()] : []),
     ],
     context: async (ctx) => ({
       viewer: await authenticate(authorizationOf(ctx), clientAddressOf(ctx.req)),

@@ -8,6 +8,7 @@ import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metri
 import { createRedis, redisKeyPrefix } from "../redis.ts";
 import { markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
+import { currentTraceparent, traced, withTraceparent } from "../tracing/tracing.ts";
 import { consumeBatches } from "./batchQueue.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
@@ -47,7 +48,7 @@ type DeliveryRunner = {
   /** Runs the delivery jobs (a retry, a deferral, a re-enqueue: job id = delivery id). */
   processor: Processor<JobPayloads["delivery"]>;
   /** Starts the first attempts of a batch of new deliveries. */
-  runBatch(deliveryIds: string[]): Promise<void>;
+  runBatch(deliveryIds: string[], traceparent: string | null): Promise<void>;
   lines: OriginLines;
 };
 
@@ -60,13 +61,13 @@ type DeliveryRunner = {
  * not slow healthy ones.
  */
 function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () => boolean): DeliveryRunner {
-  const runAgain = createBatcher<{ deliveryId: string; delayMs: number }, void>({
+  const runAgain = createBatcher<{ deliveryId: string; delayMs: number; traceparent: string | null }, void>({
     maxBatch: 500,
     maxDelayMs: 0,
     runBatch: async (items) => {
       await addJobs(
         deps.queues.delivery,
-        items.map((i) => deliveryJob(i.deliveryId, i.delayMs)),
+        items.map((i) => deliveryJob(i.deliveryId, i.delayMs, i.traceparent)),
       );
       return items.map(() => undefined);
     },
@@ -115,6 +116,14 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     });
   };
 
+  /** A scheduled attempt in a span of its own, the worker job's (a child of the span that queued it). */
+  const tracedAttempt = (deliveryId: string, slot: Slot, signal?: AbortSignal) =>
+    traced("hookpost.delivery.job", "consumer", { "hookpost.delivery.id": deliveryId }, async (span) => {
+      const outcome = await scheduledAttempt(deliveryId, slot, signal);
+      span.setAttributes({ "hookpost.dispatch": outcome.kind });
+      return outcome;
+    });
+
   /** Frees an attempt's slot, so a delivery waiting in line may start. */
   const free = (slot: Slot) => {
     slot.release();
@@ -147,8 +156,8 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
    */
   const attempt = async (deliveryId: string, slot: Slot) => {
     try {
-      const delayMs = redisDelayMs(deliveryId, await scheduledAttempt(deliveryId, slot));
-      if (delayMs !== null) await runAgain.run({ deliveryId, delayMs });
+      const delayMs = redisDelayMs(deliveryId, await tracedAttempt(deliveryId, slot));
+      if (delayMs !== null) await runAgain.run({ deliveryId, delayMs, traceparent: currentTraceparent() });
     } catch (err) {
       deps.logger.error({ err, deliveryId }, "delivery attempt failed; the sweeper will enqueue it again");
     } finally {
@@ -166,7 +175,9 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
       let outcome = IN_FLIGHT_HERE;
       if (slot) {
         try {
-          outcome = await scheduledAttempt(deliveryId, slot, signal);
+          outcome = await withTraceparent(job.data.traceparent, () =>
+            tracedAttempt(deliveryId, slot, signal),
+          );
         } finally {
           free(slot);
         }
@@ -185,7 +196,7 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
      * down starts no more: the rest of the batch goes back to the queue as a
      * new batch.
      */
-    async runBatch(deliveryIds) {
+    async runBatch(deliveryIds, traceparent) {
       for (const [i, deliveryId] of deliveryIds.entries()) {
         const slot = await slots.acquire(deliveryId);
         if (isClosing()) {
@@ -195,7 +206,7 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
         }
         // Null: already in flight here (claimed again by a replay while its attempt runs). That
         // attempt sees the new claim when it records, and runs the delivery again itself.
-        if (slot) void attempt(deliveryId, slot);
+        if (slot) void withTraceparent(traceparent, () => attempt(deliveryId, slot));
       }
     },
   };
