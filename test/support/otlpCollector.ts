@@ -28,9 +28,9 @@ type OtlpExport = {
   }[];
 };
 
-const valueOf = (v: OtlpValue) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
+const plainValue = (v: OtlpValue) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
 const attributesOf = (list: OtlpAttribute[] = []) =>
-  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+  Object.fromEntries(list.map((a) => [a.key, plainValue(a.value)]));
 
 /** A local OTLP/HTTP trace receiver on loopback: it keeps every span exported to `<url>/v1/traces`. */
 export async function startOtlpCollector() {
