@@ -18,6 +18,7 @@ import { INBOUND_PATH, serveInbound } from "./inbound.ts";
 import { useInputChecks } from "./inputChecks.ts";
 import { listen } from "./listen.ts";
 import { useOperationLimits } from "./operationLimits.ts";
+import { useRequestIds } from "./requestIds.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
@@ -60,6 +61,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     // useRequestBodyLimit instead: yoga's counts every body's bytes through a stream.
     maxRequestBodySize: false,
     plugins: [
+      useRequestIds(deps.logger),
       useRequestBodyLimit(deps.config.http.requestBodyLimitBytes),
       ...useOperationLimits(deps.config.graphql),
       useInputChecks(deps.config.graphql.maxInputDepth),

@@ -149,6 +149,7 @@ export async function sendAttempt(
   }
   const { result, headers } = await send(deps, delivery, dispatch.request, opts.signal, opts.onSlow);
   observeAttempt(result, delivery.attempts === 0 ? delivery.createdAt : null);
+  if (deps.logger.isLevelEnabled("debug")) logAttempt(deps, delivery, dispatch.trigger, result);
   const recorded = await recordOutcome(
     deps,
     delivery,
@@ -200,6 +201,25 @@ function send(
     });
     return { result, headers };
   });
+}
+
+/** One debug line per attempt, with the ids to find it by. */
+function logAttempt(deps: Deps, delivery: LoadedDelivery, trigger: Trigger, result: SendResult): void {
+  deps.logger.debug(
+    {
+      workspaceId: delivery.workspaceId,
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      endpointId: delivery.endpointId,
+      attempt: delivery.attempts + 1,
+      trigger,
+      outcome: attemptOutcomeLabel(result),
+      status: result.status,
+      durationMs: Math.round(result.durationMs),
+      error: result.error,
+    },
+    "delivery attempt",
+  );
 }
 
 /**
