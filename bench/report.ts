@@ -58,6 +58,8 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
   const fanout = find("fanout");
   const mix = find("failing-mix");
   const soak = find("soak");
+  const inbound = find("inbound");
+  const inboundShare = inbound?.detail.ofPublishEvents as number | undefined;
   const enqueue = fanout?.detail.enqueuedPerS as number | undefined;
   const cost = mix?.detail.healthyCost as number | undefined;
   const growth = soak?.detail.rssGrowth as number | undefined;
@@ -82,6 +84,11 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
       target: "worker RSS flat under steady load (≤ 10% growth)",
       value: `${pct(growth)} over ${num(soak?.seconds)} s`,
       met: growth === undefined ? null : growth <= 0.1,
+    },
+    {
+      target: "inbound ingest within 20% of publishEvents",
+      value: `${pct(inboundShare)} of publishEvents`,
+      met: inboundShare === undefined ? null : inboundShare >= 0.8,
     },
   ];
 }

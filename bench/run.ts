@@ -14,6 +14,7 @@ import type { BenchContext } from "./scenarios/context.ts";
 import { e2e, latencyAt } from "./scenarios/e2e.ts";
 import { comparedWithE2e, failingMix } from "./scenarios/failingMix.ts";
 import { fanout } from "./scenarios/fanout.ts";
+import { inbound } from "./scenarios/inbound.ts";
 import { quiet } from "./scenarios/quiet.ts";
 import { single } from "./scenarios/single.ts";
 import { soak } from "./scenarios/soak.ts";
@@ -103,6 +104,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       if (wanted("fanout")) add(await fanout(ctx));
       if (wanted("soak")) add(await soak(ctx, halfRate, opts.soakSeconds));
     } else if (wanted("fanout")) add(await fanout(ctx));
+    if (wanted("inbound")) add(await inbound(ctx));
     if (!opts.quick && wanted("live")) for (const row of await liveScenario(opts)) add(row);
     workerRss.stop();
     const rss = workerRss.summary();

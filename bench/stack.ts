@@ -11,6 +11,8 @@ export type Stack = {
   db: TestDatabase;
   apiPid: number;
   workerPid: number;
+  /** The api's GraphQL URL; its origin also serves POST /inbound/<sourceId>. */
+  graphqlUrl: string;
   /** A fresh workspace (one per scenario, so counts never mix) and an api client authenticated as it. */
   newWorkspace(name: string): Promise<{ id: string; api: BenchApi }>;
   stop(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startStack(opts: {
       db,
       apiPid: api.pid,
       workerPid: worker.pid,
+      graphqlUrl,
       async newWorkspace(name) {
         const { workspaceId, apiKey } = await createWorkspace(db.prisma, `bench ${name}`);
         return { id: workspaceId, api: benchApi(graphqlUrl, apiKey) };

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 rounds=${1:-1}
 logs=${TEST_PAIR_LOGS:-$(mktemp -d -t hookpost-test-pair-XXXXXX)}
+mkdir -p "$logs"
 failed=0
 
 # One run of the suite; its log ends with how long it took.

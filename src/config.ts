@@ -159,6 +159,13 @@ const envSchema = z.object({
   REQUEST_BODY_LIMIT_BYTES: intWith(25_000_000, 1),
   /** Largest accepted inbound provider webhook (POST /inbound/<sourceId>); larger ones get 413. */
   INBOUND_BODY_LIMIT_BYTES: intWith(5_000_000, 1),
+  /**
+   * Hosts an Amazon SNS signing certificate or SubscribeURL may come from,
+   * comma-separated; `*` stands for one DNS label (the region). Fetched over
+   * HTTPS; an entry written `http://<host>` allows plain HTTP to that host
+   * (a local test server only).
+   */
+  INBOUND_SNS_HOSTS: z.string().default("sns.*.amazonaws.com,sns.*.amazonaws.com.cn"),
   /** Largest accepted event payload (serialized JSON). */
   PAYLOAD_LIMIT_BYTES: intWith(256 * 1024, 1),
   /** Deepest selection one GraphQL operation may make (introspection aside). */
@@ -294,6 +301,7 @@ export type Config = Readonly<{
     secretRotationGraceS: number;
     outboundAllow: readonly string[];
   };
+  inbound: { snsHosts: readonly string[] };
   sweeper: { intervalMs: number; graceMs: number };
   replay: { maxSpanDays: number; batchSize: number };
   retention: { days: number; intervalMs: number };
@@ -366,6 +374,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectionsPerOrigin: e.OUTBOUND_CONNECTIONS_PER_ORIGIN,
       secretRotationGraceS: e.SECRET_ROTATION_GRACE_S,
       outboundAllow: e.OUTBOUND_ALLOW.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    inbound: {
+      snsHosts: e.INBOUND_SNS_HOSTS.split(",")
         .map((s) => s.trim())
         .filter(Boolean),
     },

@@ -2,6 +2,7 @@ import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { HttpSender } from "./delivery/httpSender.ts";
 import type { AddressPolicy } from "./delivery/outboundGuard.ts";
+import type { SnsClient } from "./inbound/snsClient.ts";
 import type { Logger } from "./logger.ts";
 import type { LivePubSub } from "./pubsub/pubsub.ts";
 import type { Queues } from "./queue/queues.ts";
@@ -15,6 +16,8 @@ export type Deps = Readonly<{
   pubsub: LivePubSub;
   sender: HttpSender;
   addressPolicy: AddressPolicy;
+  /** Amazon SNS certificates and subscription confirmations for AMAZON_SES inbound sources. */
+  sns: SnsClient;
   logger: Logger;
   /** Shared by every api process through Redis (src/services/rateLimits.ts). */
   rateLimits: RateLimits;

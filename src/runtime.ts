@@ -3,6 +3,7 @@ import { openDatabase } from "./db/database.ts";
 import { createHttpSender } from "./delivery/httpSender.ts";
 import { createAddressPolicy } from "./delivery/outboundGuard.ts";
 import type { Deps } from "./deps.ts";
+import { createSnsClient } from "./inbound/snsClient.ts";
 import type { Logger } from "./logger.ts";
 import { createLivePubSub } from "./pubsub/pubsub.ts";
 import { createQueues } from "./queue/queues.ts";
@@ -39,6 +40,10 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     outboundAllow: config.delivery.outboundAllow,
     connections: config.delivery.connectionsPerOrigin,
   });
+  const sns = createSnsClient({
+    hosts: config.inbound.snsHosts,
+    outboundAllow: config.delivery.outboundAllow,
+  });
   const deps: Deps = {
     config,
     prisma: database.prisma,
@@ -46,6 +51,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     pubsub: createLivePubSub(config, publisher, subscriber),
     sender,
     addressPolicy: createAddressPolicy(config.delivery.outboundAllow),
+    sns,
     logger,
     rateLimits: createRateLimits(producer, config, logger),
   };
@@ -55,6 +61,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     async close() {
       await queues.close();
       await sender.close();
+      await sns.close();
       await Promise.all([producer, publisher, subscriber].map((c) => c.quit().catch(() => c.disconnect())));
       await database.close();
     },

@@ -7,6 +7,7 @@ import { PROVIDERS } from "./providers.ts";
 import {
   InboundBodyError,
   type InboundRequest,
+  InboundUnavailableError,
   type InboundVerification,
   type MappedEvent,
 } from "./types.ts";
@@ -58,14 +59,22 @@ function idempotencyKeyOf(source: InboundSource, event: MappedEvent): string {
 /** Verifies, maps and publishes one request; the events are durable when it returns. */
 async function ingest(deps: Deps, source: InboundSource, request: InboundRequest): Promise<InboundOutcome> {
   const provider = PROVIDERS[source.provider];
-  if (!provider) return rejected(501, `${source.provider} requests are not received yet`);
-  const refusal = provider.verify(request, source.verification as InboundVerification, new Date());
-  if (refusal) return rejected(401, refusal);
+  const tools = { sns: deps.sns };
   let mapped: MappedEvent[];
   try {
+    const refusal = await provider.verify(
+      request,
+      source.verification as InboundVerification,
+      new Date(),
+      tools,
+    );
+    if (refusal) return rejected(401, refusal);
+    const handshake = await provider.handshake?.(request, tools);
+    if (handshake) return { httpStatus: 200, status: "IGNORED", reason: handshake, eventIds: [] };
     mapped = provider.map(request);
   } catch (err) {
     if (err instanceof InboundBodyError) return rejected(400, err.message);
+    if (err instanceof InboundUnavailableError) return rejected(503, err.message);
     throw err;
   }
   const known = mapped.filter((e) => e.type !== null);

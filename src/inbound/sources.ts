@@ -4,7 +4,6 @@ import type { InboundProvider, InboundSource, Prisma } from "../db/generated/cli
 import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { MAX_NAME_LENGTH } from "../services/inputBounds.ts";
-import { PROVIDERS } from "./providers.ts";
 import type { InboundVerification } from "./types.ts";
 
 export type InboundSourceInput = {
@@ -29,8 +28,11 @@ const REQUIRED: Readonly<Record<InboundProvider, readonly (keyof InboundVerifica
   MAILGUN: ["secret"],
   POSTMARK: ["username", "password"],
   SENDGRID: ["publicKey"],
-  AMAZON_SES: [],
+  AMAZON_SES: ["topicArn"],
 };
+
+/** An SNS topic's ARN: arn:<partition>:sns:<region>:<account>:<name>. */
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
 function checkVerification(
   provider: InboundProvider,
@@ -52,6 +54,11 @@ function checkVerification(
       throw badInput("verification.publicKey is not a public key (base64 DER or PEM)", "publicKey");
     }
   }
+  if (provider === "AMAZON_SES" && !TOPIC_ARN.test(verification.topicArn!))
+    throw badInput(
+      "verification.topicArn is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
+      "topicArn",
+    );
   // Only the fields set are stored.
   return Object.fromEntries(Object.entries(verification).filter(([, v]) => v != null && v !== ""));
 }
@@ -66,8 +73,6 @@ export async function createInboundSource(
   workspaceId: string,
   input: InboundSourceInput,
 ): Promise<InboundSource> {
-  if (!PROVIDERS[input.provider])
-    throw badInput(`${input.provider} sources are not received yet`, "provider");
   checkName(input.name, "name");
   checkName(input.stream, "stream");
   const verification = checkVerification(input.provider, input.verification);

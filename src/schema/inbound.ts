@@ -10,7 +10,7 @@ import { builder, workspaceOf } from "./builder.ts";
 import { createdAtRange, paginate } from "./pagination.ts";
 
 const InboundProviderEnum = builder.enumType("InboundProvider", {
-  description: "Who posts to an inbound source. AMAZON_SES (through SNS) is not received yet.",
+  description: "Who posts to an inbound source. AMAZON_SES posts through an Amazon SNS topic.",
   values: ["RESEND", "SENDGRID", "MAILGUN", "POSTMARK", "AMAZON_SES", "GENERIC"] as const,
 });
 
@@ -58,12 +58,13 @@ function inboundUrl(http: { publicUrl?: string; host: string; port: number }, so
 
 const InboundVerificationInput = builder.inputType("InboundVerificationInput", {
   description:
-    "GENERIC, RESEND (whsec_…), MAILGUN (webhook signing key): secret. SENDGRID: publicKey. POSTMARK: username and password.",
+    "GENERIC, RESEND (whsec_…), MAILGUN (webhook signing key): secret. SENDGRID: publicKey. POSTMARK: username and password. AMAZON_SES: topicArn.",
   fields: (t) => ({
     secret: t.string(),
     publicKey: t.string(),
     username: t.string(),
     password: t.string(),
+    topicArn: t.string({ description: "AMAZON_SES: the SNS topic whose messages are accepted." }),
   }),
 });
 

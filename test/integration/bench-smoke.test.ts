@@ -55,6 +55,7 @@ describe("npm run bench -- --quick", () => {
       "e2e-latency",
       "fanout",
       "soak",
+      "inbound",
       "worker-rss",
     ]);
     for (const name of [
@@ -66,6 +67,7 @@ describe("npm run bench -- --quick", () => {
       "fanout",
       "failing-mix",
       "soak",
+      "inbound",
     ]) {
       expect(byName.get(name)!.count, name).toBeGreaterThan(0);
       expect(byName.get(name)!.perSecond, name).toBeGreaterThan(0);
@@ -89,6 +91,8 @@ describe("npm run bench -- --quick", () => {
     const mix = byName.get("failing-mix")!;
     const e2eMeanPerS = (byName.get("e2e")!.perSecond! + byName.get("e2e-after-mix")!.perSecond!) / 2;
     expect(mix.detail.vsE2e).toBeCloseTo(mix.perSecond! / e2eMeanPerS, 6);
+    // Inbound batches were ingested and delivered, next to publishEvents of as many events.
+    expect(byName.get("inbound")!.detail.publishEventsPerS).toBeGreaterThan(0);
     expect(byName.get("worker-rss")!.detail.peakMb).toBeGreaterThan(0);
     expect(output).toContain("| scenario |");
   });

@@ -69,6 +69,8 @@ function mapOne(item: Json): MappedEvent {
             })
           : undefined,
       click: str(item.url) ? { url: str(item.url)! } : undefined,
+      smtpResponse: str(item.response),
+      reason: providerType === "dropped" ? str(item.reason) : undefined,
       userAgent: str(item.useragent),
       ip: str(item.ip),
     }),

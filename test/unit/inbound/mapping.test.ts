@@ -80,6 +80,14 @@ describe("RESEND", () => {
 });
 
 describe("SENDGRID", () => {
+  it("keeps a dropped message's reason", () => {
+    const dropped = { ...sendgridBatch[0], event: "dropped", reason: "Bounced Address", status: "5.0.0" };
+    expect(mapSendgrid(request([dropped]))[0]).toMatchObject({
+      type: "email.rejected",
+      data: { reason: "Bounced Address" },
+    });
+  });
+
   it("maps every event of a batch, each with its own sg_event_id", () => {
     const events = mapSendgrid(request(sendgridBatch));
     expect(events.map((e) => e.type)).toEqual([
@@ -91,7 +99,9 @@ describe("SENDGRID", () => {
     ]);
     expect(events.map((e) => e.data.providerEventId)).toEqual(sendgridBatch.map((e) => e.sg_event_id));
     expect(events[1]!.data.tags).toEqual(["cat facts", "weekly"]);
+    expect(events[1]!.data.smtpResponse).toBe("250 OK");
     expect(events[2]!.data.bounce).toEqual({ type: "hard", code: "5.0.0", reason: "500 unknown recipient" });
+    expect(events[2]!.data.reason).toBeUndefined();
     expect(events[3]!.data).toMatchObject({
       click: { url: "https://sendgrid.com" },
       ip: "255.255.255.255",
