@@ -92,8 +92,18 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   };
 }
 
-/** Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. */
+/**
+ * Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. An
+ * uncaught exception or unhandled rejection is logged as JSON with its stack
+ * before the process exits, as Node would (it would print it unstructured).
+ */
 export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  const crash = (err: unknown, origin: string) => {
+    logger.fatal({ err, origin }, "unexpected error: exiting");
+    process.exit(1);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", (reason) => crash(reason, "unhandledRejection"));
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(1);
