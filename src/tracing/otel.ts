@@ -70,7 +70,8 @@ export function createOtelTracer(opts: { otlpEndpoint: string; serviceName: stri
       return trace.getSpanContext(parent) ? context.with(parent, fn) : fn();
     },
     async shutdown() {
-      await provider.shutdown();
+      // Spans the collector cannot take at exit are lost; stopping goes on.
+      await provider.shutdown().catch(() => undefined);
       trace.disable();
       context.disable();
     },
