@@ -243,6 +243,10 @@ const envSchema = z.object({
    * (docs/observability.md).
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** The full URL spans go to, when not `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`; set, tracing is on. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  /** true: tracing stays off whatever the endpoints say. */
+  OTEL_SDK_DISABLED: bool.default(false),
   /** The `service.name` of this process's spans. */
   OTEL_SERVICE_NAME: z.string().min(1).default("hookpost"),
   /** Send a W3C `traceparent` header with each delivery attempt while tracing is on, so receivers can join the trace. */
@@ -305,7 +309,8 @@ export type Config = Readonly<{
   sweeper: { intervalMs: number; graceMs: number };
   replay: { maxSpanDays: number; batchSize: number };
   retention: { days: number; intervalMs: number };
-  tracing: { otlpEndpoint: string | undefined; serviceName: string; outboundTraceparent: boolean };
+  /** `tracesUrl`: where spans are exported; undefined: tracing is off. */
+  tracing: { tracesUrl: string | undefined; serviceName: string; outboundTraceparent: boolean };
 }>;
 
 export class ConfigError extends StartupError {}
@@ -386,11 +391,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     replay: { maxSpanDays: e.REPLAY_MAX_SPAN_DAYS, batchSize: e.REPLAY_BATCH_SIZE },
     retention: { days: e.RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
     tracing: {
-      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      tracesUrl: e.OTEL_SDK_DISABLED ? undefined : tracesUrl(e),
       serviceName: e.OTEL_SERVICE_NAME,
       outboundTraceparent: e.OUTBOUND_TRACEPARENT,
     },
   });
+}
+
+/** Where spans go, by the OTLP exporter's rules: the traces endpoint as given, or the base endpoint's /v1/traces. */
+function tracesUrl(e: z.infer<typeof envSchema>): string | undefined {
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  return e.OTEL_EXPORTER_OTLP_ENDPOINT && `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -17,7 +17,7 @@ import type { SpanKind as HookpostSpanKind, Tracer } from "./tracing.ts";
 /**
  * The OpenTelemetry SDK behind src/tracing/tracing.ts, loaded only when
  * tracing is on. Spans are batched and sent as OTLP/HTTP JSON to
- * `<otlpEndpoint>/v1/traces`; the SDK reads the other standard OTEL_*
+ * `tracesUrl` (src/config.ts); the SDK reads the other standard OTEL_*
  * variables (OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_BSP_*)
  * itself.
  */
@@ -30,8 +30,8 @@ const KINDS: Record<HookpostSpanKind, SpanKind> = {
   internal: SpanKind.INTERNAL,
 };
 
-export function createOtelTracer(opts: { otlpEndpoint: string; serviceName: string }): Tracer {
-  const exporter = new OTLPTraceExporter({ url: `${opts.otlpEndpoint.replace(/\/+$/, "")}/v1/traces` });
+export function createOtelTracer(opts: { tracesUrl: string; serviceName: string }): Tracer {
+  const exporter = new OTLPTraceExporter({ url: opts.tracesUrl });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": opts.serviceName, "service.version": VERSION }),
     spanProcessors: [new BatchSpanProcessor(exporter)],

@@ -2,7 +2,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 
 /**
- * Traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set. The code that makes
+ * Traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set. The code that makes
  * spans calls these functions whatever the setting; while tracing is off they
  * only call through, and no OpenTelemetry module is loaded at all
  * (src/tracing/otel.ts is imported on start, when tracing is on).
@@ -66,18 +66,18 @@ export function isTracing(): boolean {
 
 /** Turns tracing on for this process when the config asks for it; the first config to do so sets it up. */
 export async function startTracing(config: Config, logger: Logger): Promise<void> {
-  const { otlpEndpoint, serviceName } = config.tracing;
-  if (!otlpEndpoint) return;
+  const { tracesUrl, serviceName } = config.tracing;
+  if (!tracesUrl) return;
   users += 1;
   if (active !== OFF) return;
   const { createOtelTracer } = await import("./otel.ts");
-  active = createOtelTracer({ otlpEndpoint, serviceName });
-  logger.info({ otlpEndpoint, serviceName }, "tracing on: spans are exported over OTLP/HTTP");
+  active = createOtelTracer({ tracesUrl, serviceName });
+  logger.info({ tracesUrl, serviceName }, "tracing on: spans are exported over OTLP/HTTP");
 }
 
 /** Flushes and stops tracing once the last Hookpost that asked for it stops. */
 export async function stopTracing(config: Config): Promise<void> {
-  if (!config.tracing.otlpEndpoint || users === 0) return;
+  if (!config.tracing.tracesUrl || users === 0) return;
   users -= 1;
   if (users > 0) return;
   const stopping = active;
