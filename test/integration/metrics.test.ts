@@ -151,14 +151,14 @@ describe("/metrics after a mixed run", { timeout: 4 * WAIT_MS }, () => {
       sampleOf(
         text,
         "hookpost_graphql_operations_total",
-        'operationName="PublishEvent",operationType="mutation"',
+        'operationType="mutation",operationName="PublishEvent"',
       ),
     ).toBe(publishes);
     expect(
       sampleOf(
         text,
         "hookpost_graphql_operation_duration_seconds_count",
-        'operationName="PublishEvent",operationType="mutation"',
+        'operationType="mutation",operationName="PublishEvent"',
       ),
     ).toBe(publishes);
     expect(text).toMatch(/^# TYPE hookpost_graphql_errors_total counter$/m);

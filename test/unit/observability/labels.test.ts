@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHttpSender, type SendResult } from "../../../src/delivery/httpSender.ts";
+import { MAX_OPERATION_NAMES, operationNameLabel } from "../../../src/http/graphqlMetrics.ts";
 import { attemptOutcomeLabel } from "../../../src/metrics.ts";
 
 const answered = (status: number): Pick<SendResult, "status" | "outcome" | "refused"> => ({
@@ -52,5 +53,15 @@ describe("the sender marks what the SSRF guard refused", () => {
     } finally {
       await allowing.close();
     }
+  });
+});
+
+describe("operationNameLabel", () => {
+  it("keeps the first MAX_OPERATION_NAMES names, then counts new ones as other", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < MAX_OPERATION_NAMES; i++) expect(operationNameLabel(seen, `Op${i}`)).toBe(`Op${i}`);
+    expect(operationNameLabel(seen, "OneTooMany")).toBe("other");
+    expect(operationNameLabel(seen, "Op7")).toBe("Op7");
+    expect(operationNameLabel(new Set(), undefined)).toBe("Anonymous");
   });
 });
