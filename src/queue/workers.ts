@@ -85,9 +85,22 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     async start(deliveryId) {
       // Null: already in flight here; that attempt settles it.
       const slot = await slots.acquire(deliveryId);
-      if (slot) await attempt(deliveryId, slot);
+      const traceparent = lineTraces.get(deliveryId);
+      lineTraces.delete(deliveryId);
+      // Started by whichever attempt freed a slot: its trace is the one it joined the line in.
+      if (slot) await withTraceparent(traceparent, () => attempt(deliveryId, slot));
     },
   });
+
+  /** While tracing is on, the trace each delivery waiting in a line belongs to. */
+  const lineTraces = new Map<string, string>();
+  const rememberLineTrace = (deliveryId: string) => {
+    const traceparent = currentTraceparent();
+    if (!traceparent) return;
+    // Deliveries dropped from their line leave theirs behind: the map is bounded by starting afresh.
+    if (lineTraces.size >= MAX_WAITING_FOR_ORIGINS) lineTraces.clear();
+    lineTraces.set(deliveryId, traceparent);
+  };
 
   /** Prepares the attempt, admits it to its origin, then sends it within its slot. */
   const scheduledAttempt = async (
@@ -145,6 +158,7 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     const dueAt = saturated?.dueAt?.getTime() ?? 0;
     if (saturated && lines.join(saturated.url, deliveryId, dueAt, saturated.endpointId)) {
       observeLineJoin();
+      rememberLineTrace(deliveryId);
       return null;
     }
     return outcome.delayMs;

@@ -65,9 +65,10 @@ export function createOtelTracer(opts: { tracesUrl: string; serviceName: string 
       return carrier.traceparent ?? null;
     },
     withTraceparent(traceparent, fn) {
-      if (!traceparent) return fn();
-      const parent = propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
-      return trace.getSpanContext(parent) ? context.with(parent, fn) : fn();
+      const parent = traceparent
+        ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
+        : ROOT_CONTEXT;
+      return context.with(parent, fn);
     },
     async shutdown() {
       // Spans the collector cannot take at exit are lost; stopping goes on.

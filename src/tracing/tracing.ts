@@ -23,7 +23,11 @@ export type Tracer = {
   ): Promise<T>;
   /** The active span's W3C `traceparent`, or null outside any span. */
   traceparent(): string | null;
-  /** Runs `fn` with the span that `traceparent` names as the parent of the spans it makes. */
+  /**
+   * Runs `fn` with the span that `traceparent` names as the parent of the
+   * spans it makes; with none (or an invalid one), outside any trace, so work
+   * started from another's callback does not join that other's trace.
+   */
   withTraceparent<T>(traceparent: string | null | undefined, fn: () => T): T;
   /** Exports what is left and stops. */
   shutdown(): Promise<void>;
