@@ -109,10 +109,20 @@ const envSchema = z.object({
    * process that also runs the api answers them on PORT.
    */
   WORKER_PORT: intWith(4001),
-  /** Public base URL, printed at start. */
+  /** Public base URL, printed at start; portal links and inbound source URLs start with it. */
   PUBLIC_URL: z.string().optional(),
+  /** The built web app served at `/` (`npm run build` makes it). Unset: web/dist in the project. */
+  WEB_DIST_DIR: z.string().min(1).optional(),
+  /**
+   * Sites that may show the web app in a frame, as a CSP `frame-ancestors`
+   * source list (e.g. "https://app.example.com"; "'none'" for none). Unset: any site.
+   */
+  WEB_FRAME_ANCESTORS: z.string().min(1).optional(),
 
-  /** HS256 secret for frontend JWTs whose `workspace` claim names the workspace. Unset: JWT auth off. */
+  /**
+   * HS256 secret for frontend JWTs whose `workspace` claim names the workspace, and for portal links.
+   * Unset: JWT auth off, and each api process signs portal links with a random key of its own.
+   */
   JWT_SECRET: z.string().min(16).optional(),
   /** Claim in the JWT that carries the workspace id. */
   JWT_WORKSPACE_CLAIM: z.string().default("workspace"),
@@ -264,6 +274,8 @@ export type Config = Readonly<{
     port: number;
     workerPort: number;
     publicUrl: string | undefined;
+    webDistDir: string | undefined;
+    webFrameAncestors: string | undefined;
     requestBodyLimitBytes: number;
     inboundBodyLimitBytes: number;
   };
@@ -339,6 +351,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.PORT,
       workerPort: e.WORKER_PORT,
       publicUrl: e.PUBLIC_URL,
+      webDistDir: e.WEB_DIST_DIR,
+      webFrameAncestors: e.WEB_FRAME_ANCESTORS,
       requestBodyLimitBytes: e.REQUEST_BODY_LIMIT_BYTES,
       inboundBodyLimitBytes: e.INBOUND_BODY_LIMIT_BYTES,
     },
@@ -402,6 +416,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function tracesUrl(e: z.infer<typeof envSchema>): string | undefined {
   if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
   return e.OTEL_EXPORTER_OTLP_ENDPOINT && `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`;
+}
+
+/** Where this Hookpost is reached from outside: PUBLIC_URL, else its own address (on `port`, the one it listens on). */
+export function publicBaseUrl(
+  http: Pick<Config["http"], "publicUrl" | "host" | "port">,
+  port = http.port,
+): string {
+  const base = http.publicUrl ?? `http://${http.host === "0.0.0.0" ? "localhost" : http.host}:${port}`;
+  return base.replace(/\/$/, "");
 }
 
 function deepFreeze<T>(value: T): T {

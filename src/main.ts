@@ -1,4 +1,4 @@
-import type { Config } from "./config.ts";
+import { type Config, publicBaseUrl } from "./config.ts";
 import { type HealthServer, type Probe, startHealthServer } from "./http/health.ts";
 import { ensurePortFree } from "./http/listen.ts";
 import type { App } from "./http/server.ts";
@@ -63,9 +63,7 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   const workers = roles.includes("worker") ? startWorkers(deps) : null;
   ready = true;
   if (port !== null) {
-    const base =
-      config.http.publicUrl ??
-      `http://${config.http.host === "0.0.0.0" ? "localhost" : config.http.host}:${port}`;
+    const base = publicBaseUrl(config.http, port);
     logger.info({ port, roles }, `Hookpost listening: GraphQL and GraphiQL at ${base}/graphql`);
   } else {
     logger.info({ roles, port: health?.port }, "Hookpost worker running: /healthz, /readyz, /metrics");

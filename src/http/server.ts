@@ -18,7 +18,9 @@ import { INBOUND_PATH, serveInbound } from "./inbound.ts";
 import { useInputChecks } from "./inputChecks.ts";
 import { listen } from "./listen.ts";
 import { useOperationLimits } from "./operationLimits.ts";
+import { usePortalAccess } from "./portalAccess.ts";
 import { useRequestIds } from "./requestIds.ts";
+import { webApp } from "./webApp.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
@@ -43,7 +45,8 @@ const wantsEventStream = (req: IncomingMessage) => req.headers.accept?.includes(
 
 /**
  * The api process: graphql-yoga on /graphql (queries, mutations, GraphiQL,
- * SSE subscriptions), graphql-ws on the same path, and health/metrics routes.
+ * SSE subscriptions), graphql-ws on the same path, health/metrics routes, and
+ * the built web app on every other GET path (src/http/webApp.ts).
  * WebSocket and HTTP share one context factory (auth included) through
  * yoga.getEnveloped.
  */
@@ -65,6 +68,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       useRequestBodyLimit(deps.config.http.requestBodyLimitBytes),
       ...useOperationLimits(deps.config.graphql),
       useInputChecks(deps.config.graphql.maxInputDepth),
+      usePortalAccess(),
       useGraphqlMetrics(),
       ...(isTracing() ? [useOperationSpans()] : []),
     ],
@@ -74,6 +78,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     }),
   });
   const routes = healthRoutes(deps, probe);
+  const web = webApp(deps.config.http, deps.logger);
   const eventStreams = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     if (serveRoute(routes, req, res)) return;
@@ -85,6 +90,7 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
       });
       return;
     }
+    if (web.handle(req, res)) return;
     if (wantsEventStream(req)) {
       eventStreams.add(res);
       res.once("close", () => eventStreams.delete(res));

@@ -31,7 +31,13 @@ export const builder = new SchemaBuilder<{
     authorizeOnSubscribe: true,
     authScopes: (ctx) => scopeGrants(ctx.viewer?.scopes ?? []),
     unauthorizedError: (_parent, ctx) =>
-      ctx.viewer ? forbidden("this API key's scopes do not allow this operation") : unauthenticated(),
+      ctx.viewer
+        ? forbidden(
+            ctx.viewer.portal
+              ? "this portal link is read-only"
+              : "this API key's scopes do not allow this operation",
+          )
+        : unauthenticated(),
   },
   defaultFieldNullability: false,
   prisma: {

@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryAttempt, Endpoint, Event } from "../db/generated/client.ts";
 import { eventBody } from "../delivery/payload.ts";
+import { endpointFilter } from "../services/access.ts";
 import { checkNames } from "../services/inputBounds.ts";
 import { replayDelivery } from "../services/replayDelivery.ts";
 import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
@@ -112,7 +113,7 @@ builder.queryFields((t) => ({
     resolve: (query, _root, { id }, ctx) =>
       ctx.deps.prisma.delivery.findFirst({
         ...query,
-        where: { id: String(id), workspaceId: workspaceOf(ctx) },
+        where: { id: String(id), workspaceId: workspaceOf(ctx), ...endpointFilter(ctx, "endpointId") },
       }),
   }),
   deliveries: t.connection({
@@ -125,6 +126,7 @@ builder.queryFields((t) => ({
         args,
         [
           { workspaceId: workspaceOf(ctx) },
+          endpointFilter(ctx, "endpointId"),
           f?.endpointId ? { endpointId: String(f.endpointId) } : {},
           f?.eventId ? { eventId: String(f.eventId) } : {},
           f?.status?.length ? { status: { in: f.status } } : {},
@@ -145,7 +147,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       await limitOutbound(ctx);
-      return replayDelivery(ctx.deps, workspaceOf(ctx), String(id));
+      return replayDelivery(ctx.deps, workspaceOf(ctx), String(id), endpointFilter(ctx, "endpointId"));
     },
   }),
 }));

@@ -2,6 +2,12 @@ import type { Endpoint } from "../db/generated/client.ts";
 import { redactedEndpointHeaders } from "../delivery/redaction.ts";
 import { badInput } from "../errors.ts";
 import {
+  checkEndpointReachable,
+  checkMayCreateEndpoints,
+  endpointFilter,
+  mayReachEndpoint,
+} from "../services/access.ts";
+import {
   createEndpoint,
   deleteEndpoint,
   findEndpoint,
@@ -144,10 +150,12 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, { id }, ctx) =>
-      ctx.deps.prisma.endpoint.findFirst({
-        ...query,
-        where: { id: String(id), workspaceId: workspaceOf(ctx) },
-      }),
+      mayReachEndpoint(ctx, String(id))
+        ? ctx.deps.prisma.endpoint.findFirst({
+            ...query,
+            where: { id: String(id), workspaceId: workspaceOf(ctx) },
+          })
+        : null,
   }),
   endpoints: t.connection({
     type: EndpointRef,
@@ -158,6 +166,7 @@ builder.queryFields((t) => ({
         args,
         [
           { workspaceId: workspaceOf(ctx) },
+          endpointFilter(ctx, "id"),
           f?.enabled != null ? { enabled: f.enabled } : {},
           f?.eventType ? { eventTypes: { hasSome: filtersReceiving(f.eventType) } } : {},
         ],
@@ -171,21 +180,28 @@ builder.mutationFields((t) => ({
   createEndpoint: t.field({
     type: CreateEndpointPayload,
     args: { input: t.arg({ type: CreateEndpointInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      createEndpoint(ctx.deps, workspaceOf(ctx), { ...input, headers: headersInput(input.headers) }),
+    resolve: (_root, { input }, ctx) => {
+      checkMayCreateEndpoints(ctx);
+      return createEndpoint(ctx.deps, workspaceOf(ctx), { ...input, headers: headersInput(input.headers) });
+    },
   }),
   updateEndpoint: t.field({
     type: EndpointRef,
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateEndpointInput, required: true }) },
-    resolve: (_root, { id, input }, ctx) =>
-      updateEndpoint(ctx.deps, workspaceOf(ctx), String(id), {
+    resolve: (_root, { id, input }, ctx) => {
+      checkEndpointReachable(ctx, String(id));
+      return updateEndpoint(ctx.deps, workspaceOf(ctx), String(id), {
         ...input,
         headers: headersInput(input.headers),
-      }),
+      });
+    },
   }),
   deleteEndpoint: t.id({
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => deleteEndpoint(ctx.deps, workspaceOf(ctx), String(id)),
+    resolve: (_root, { id }, ctx) => {
+      checkEndpointReachable(ctx, String(id));
+      return deleteEndpoint(ctx.deps, workspaceOf(ctx), String(id));
+    },
   }),
   rotateEndpointSecret: t.field({
     type: RotateSecretPayload,
@@ -194,6 +210,7 @@ builder.mutationFields((t) => ({
       gracePeriodSeconds: t.arg.int({ description: "How long the old secret keeps signing (default 24 h)." }),
     },
     resolve: async (_root, { id, gracePeriodSeconds }, ctx) => {
+      checkEndpointReachable(ctx, String(id));
       const { endpoint, secret } = await rotateEndpointSecret(
         ctx.deps,
         workspaceOf(ctx),
@@ -210,6 +227,7 @@ builder.mutationFields((t) => ({
       eventType: t.arg.string({ description: "Send a sample of this type instead of webhook.test." }),
     },
     resolve: async (_root, { id, eventType }, ctx) => {
+      checkEndpointReachable(ctx, String(id));
       await limitOutbound(ctx);
       const endpoint = await findEndpoint(ctx.deps, workspaceOf(ctx), String(id));
       return testEndpoint(ctx.deps, endpoint, eventType ?? null);

@@ -1,3 +1,4 @@
+import { endpointFilter, eventFilter } from "../services/access.ts";
 import { publishEvent, publishEvents } from "../services/events.ts";
 import { checkNames } from "../services/inputBounds.ts";
 import { builder, workspaceOf } from "./builder.ts";
@@ -19,7 +20,11 @@ export const EventRef = builder.prismaObject("Event", {
     deliveries: t.relation("deliveries", {
       description: `Its deliveries, oldest first: the first \`first\` (default and at most ${MAX_PAGE}).`,
       args: { first: t.arg.int({ defaultValue: MAX_PAGE }) },
-      query: (args) => ({ orderBy: { createdAt: "asc" }, take: relationTake(args.first) }),
+      query: (args, ctx) => ({
+        where: endpointFilter(ctx, "endpointId"),
+        orderBy: { createdAt: "asc" },
+        take: relationTake(args.first),
+      }),
     }),
   }),
 });
@@ -67,7 +72,10 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, { id }, ctx) =>
-      ctx.deps.prisma.event.findFirst({ ...query, where: { id: String(id), workspaceId: workspaceOf(ctx) } }),
+      ctx.deps.prisma.event.findFirst({
+        ...query,
+        where: { id: String(id), workspaceId: workspaceOf(ctx), ...eventFilter(ctx) },
+      }),
   }),
   events: t.connection({
     type: EventRef,
@@ -79,6 +87,7 @@ builder.queryFields((t) => ({
         args,
         [
           { workspaceId: workspaceOf(ctx) },
+          eventFilter(ctx),
           f?.types?.length ? { type: { in: checkNames(f.types, "types") } } : {},
           f?.stream ? { stream: f.stream } : {},
           f?.includeTests ? {} : { isTest: false },

@@ -1,3 +1,4 @@
+import { type Config, publicBaseUrl } from "../config.ts";
 import type { InboundSource } from "../db/generated/client.ts";
 import {
   createInboundSource,
@@ -51,9 +52,8 @@ const InboundMessageRef = builder.prismaObject("InboundMessage", {
 });
 
 /** The public base URL when set, else the address the api listens on. */
-function inboundUrl(http: { publicUrl?: string; host: string; port: number }, source: InboundSource): string {
-  const base = http.publicUrl ?? `http://${http.host === "0.0.0.0" ? "localhost" : http.host}:${http.port}`;
-  return `${base.replace(/\/$/, "")}/inbound/${source.id}`;
+function inboundUrl(http: Config["http"], source: InboundSource): string {
+  return `${publicBaseUrl(http)}/inbound/${source.id}`;
 }
 
 const InboundVerificationInput = builder.inputType("InboundVerificationInput", {

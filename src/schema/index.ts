@@ -7,6 +7,7 @@ import "./eventType.ts";
 import "./live.ts";
 import "./apiKey.ts";
 import "./inbound.ts";
+import "./portal.ts";
 import { builder } from "./builder.ts";
 
 export const schema = builder.toSchema();

@@ -3,13 +3,13 @@ import type { Endpoint, ReplayStatus } from "../db/generated/client.ts";
 import { notFound } from "../errors.ts";
 import type { LiveFeed } from "../pubsub/feed.ts";
 import type { ReplayView } from "../pubsub/views.ts";
+import { mayReachEndpoint } from "../services/access.ts";
 import { eventTypeMatches } from "../services/eventTypes.ts";
 import { checkNames } from "../services/inputBounds.ts";
-import { findReplay } from "../services/replays.ts";
 import { builder, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
 import { EndpointRef } from "./endpoint.ts";
-import { ReplayRef } from "./replay.ts";
+import { findReachableReplay, ReplayRef } from "./replay.ts";
 
 /** Lifecycle order of a replay's statuses; the last three are final. */
 const STAGE: Record<ReplayStatus, number> = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, CANCELLED: 2, FAILED: 2 };
@@ -45,9 +45,10 @@ function progressOf(current: ReplayView, updates: LiveFeed<ReplayView>): AsyncIt
 
 /**
  * Live feeds, over graphql-ws and SSE alike. Every channel is the caller's
- * workspace's, so ids passed as arguments can only narrow what the caller
- * already may see. Messages carry their related rows (see pubsub/views.ts),
- * so resolving them costs no query. A subscriber that falls too far behind
+ * workspace's, narrowed to a portal link's endpoints (src/services/access.ts),
+ * so ids passed as arguments can only narrow what the caller already may
+ * see. Messages carry their related rows (see pubsub/views.ts), so resolving
+ * them costs no query. A subscriber that falls too far behind
  * is dropped with RATE_LIMITED (see pubsub/feed.ts).
  */
 builder.subscriptionFields((t) => ({
@@ -62,6 +63,7 @@ builder.subscriptionFields((t) => ({
         "delivery-attempt",
         workspaceOf(ctx),
         (attempt) =>
+          mayReachEndpoint(ctx, attempt.endpointId) &&
           (!endpointId || attempt.endpointId === String(endpointId)) &&
           (!eventTypes?.length || eventTypeMatches(eventTypes, attempt.event.type)),
       );
@@ -76,7 +78,8 @@ builder.subscriptionFields((t) => ({
       ctx.deps.pubsub.subscribe(
         "endpoint-updated",
         workspaceOf(ctx),
-        (endpoint) => !endpointId || endpoint.id === String(endpointId),
+        (endpoint) =>
+          mayReachEndpoint(ctx, endpoint.id) && (!endpointId || endpoint.id === String(endpointId)),
       ),
     // Live endpoints come without their signing secrets, which the Endpoint type never exposes.
     resolve: (endpoint) => endpoint as Endpoint,
@@ -87,13 +90,12 @@ builder.subscriptionFields((t) => ({
       "The replay as it is now, then every change of its counts or status; ends once it is finished.",
     args: { id: t.arg.id({ required: true }) },
     subscribe: async (_root, { id }, ctx) => {
-      const workspaceId = workspaceOf(ctx);
       // Subscribed before reading, so no change between the two is missed. The channel is
       // keyed by replay id: nothing of it reaches the caller unless the replay is theirs.
       const updates = ctx.deps.pubsub.subscribe("replay-progress", String(id));
       try {
         await updates.ready;
-        const current = await findReplay(ctx.deps, workspaceId, String(id));
+        const current = await findReachableReplay(ctx, String(id));
         if (!current) throw notFound("replay", String(id));
         return progressOf(current, updates);
       } catch (err) {

@@ -1,5 +1,8 @@
+import type { Replay } from "../db/generated/client.ts";
+import { notFound } from "../errors.ts";
+import { checkReplayTarget, endpointFilter, mayReachEndpoint } from "../services/access.ts";
 import { cancelReplay, findReplay, requestReplay } from "../services/replays.ts";
-import { builder, limitOutbound, workspaceOf } from "./builder.ts";
+import { builder, type Context, limitOutbound, workspaceOf } from "./builder.ts";
 import { paginate } from "./pagination.ts";
 
 export const ReplayStatusEnum = builder.enumType("ReplayStatus", {
@@ -58,12 +61,18 @@ const ReplayFilter = builder.inputType("ReplayFilter", {
   }),
 });
 
+/** The replay, if it is the caller's workspace's and made for an endpoint the caller may reach. */
+export async function findReachableReplay(ctx: Context, id: string): Promise<Replay | null> {
+  const replay = await findReplay(ctx.deps, workspaceOf(ctx), id);
+  return replay && mayReachEndpoint(ctx, replay.endpointId) ? replay : null;
+}
+
 builder.queryFields((t) => ({
   replay: t.field({
     type: ReplayRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => findReplay(ctx.deps, workspaceOf(ctx), String(id)),
+    resolve: (_root, { id }, ctx) => findReachableReplay(ctx, String(id)),
   }),
   replays: t.connection({
     type: ReplayRef,
@@ -74,6 +83,7 @@ builder.queryFields((t) => ({
         args,
         [
           { workspaceId: workspaceOf(ctx) },
+          endpointFilter(ctx, "endpointId"),
           args.filter?.status?.length ? { status: { in: args.filter.status } } : {},
         ],
         (query) => ctx.deps.prisma.replay.findMany(query),
@@ -89,17 +99,19 @@ builder.mutationFields((t) => ({
       "While one with the same filters is QUEUED or RUNNING, returns that one.",
     args: { input: t.arg({ type: ReplayEventsInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
+      const endpointId = input.endpointId == null ? null : String(input.endpointId);
+      checkReplayTarget(ctx, endpointId);
       await limitOutbound(ctx);
-      return requestReplay(ctx.deps, workspaceOf(ctx), {
-        ...input,
-        endpointId: input.endpointId == null ? null : String(input.endpointId),
-      });
+      return requestReplay(ctx.deps, workspaceOf(ctx), { ...input, endpointId });
     },
   }),
   cancelReplay: t.field({
     type: ReplayRef,
     description: "Stops a replay: nothing more is enqueued and its deliveries not yet sent are cancelled.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => cancelReplay(ctx.deps, workspaceOf(ctx), String(id)),
+    resolve: async (_root, { id }, ctx) => {
+      if (!(await findReachableReplay(ctx, String(id)))) throw notFound("replay", String(id));
+      return cancelReplay(ctx.deps, workspaceOf(ctx), String(id));
+    },
   }),
 }));

@@ -4,14 +4,26 @@ import type { Db } from "../db/client.ts";
 import type { ApiKeyScope } from "../db/generated/client.ts";
 import type { Logger } from "../logger.ts";
 import { hashApiKey, looksLikeApiKey, markKeysUsed } from "./apiKeys.ts";
+import { looksLikePortalToken, portalKey, viewerOfPortalToken } from "./portalSessions.ts";
 import type { RateLimits } from "./rateLimits.ts";
 
-/** Who is calling: a workspace, through an API key (keyId) with its scopes, or through a JWT (every scope). */
+/** What a portal link may reach: its endpoints (null: every endpoint of the workspace), and whether it may change them. */
+export type PortalScope = Readonly<{
+  endpointIds: readonly string[] | null;
+  readOnly: boolean;
+  expiresAt: Date;
+}>;
+
+/**
+ * Who is calling: a workspace, through an API key (keyId) with its scopes,
+ * through a JWT (every scope), or through a portal link (portal: its scope).
+ */
 export type Viewer = Readonly<{
   workspaceId: string;
-  via: "api-key" | "jwt";
+  via: "api-key" | "jwt" | "portal";
   keyId: string | null;
   scopes: readonly ApiKeyScope[];
+  portal?: PortalScope;
 }>;
 
 /** Keys are checked against the database at most this often per process; revoking a key takes effect within it. */
@@ -41,7 +53,7 @@ function expiringCache<V>(max: number) {
 }
 
 /**
- * Resolves `Authorization: Bearer <api key | HS256 JWT>` to a viewer, or null
+ * Resolves `Authorization: Bearer <api key | HS256 JWT | portal token>` to a viewer, or null
  * for a missing or bad credential (callers answer UNAUTHENTICATED). Counts
  * every request against its key's rate limit and every bad credential against
  * the client address's; throws RATE_LIMITED past them. Keys' lastUsedAt is
@@ -56,6 +68,7 @@ export function createAuthenticator(
   const validKeys = expiringCache<Viewer>(VALID_KEY_CACHE_MAX);
   const badKeys = expiringCache<null>(BAD_KEY_CACHE_MAX);
   const secret = config.auth.jwtSecret ? new TextEncoder().encode(config.auth.jwtSecret) : null;
+  const portalSecret = portalKey(config.auth);
   let usedKeyIds = new Set<string>();
 
   async function byApiKey(key: string): Promise<Viewer | null> {
@@ -117,7 +130,11 @@ export function createAuthenticator(
     const token = match?.[1];
     if (!token) return null;
     limits.refuseIfBlocked(clientAddress);
-    const viewer = looksLikeApiKey(token) ? await byApiKey(token) : await byJwt(token);
+    const viewer = looksLikeApiKey(token)
+      ? await byApiKey(token)
+      : looksLikePortalToken(token)
+        ? await viewerOfPortalToken(prisma, portalSecret, token)
+        : await byJwt(token);
     if (!viewer) {
       await limits.failedAuth(clientAddress);
       return null;

@@ -1,7 +1,5 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { print } from "graphql";
 import type { Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -22,59 +20,11 @@ import {
 import { createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { type GraphqlClient, graphqlClient } from "../support/graphql.ts";
 import { testEnv } from "../support/hookpost.ts";
-import { collector, type Live, wsClient, wsSubscribe } from "../support/live.ts";
+import { type Live, sseSubscribe, wsClient, wsSubscribe } from "../support/live.ts";
 import { type HookpostProcess, spawnHookpost } from "../support/processes.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { deleteRedisKeys } from "../support/redis.ts";
 import { waitFor } from "../support/wait.ts";
-
-/** graphql-yoga's SSE ("distinct connections"): one POST per subscription, `event: next` blocks until `complete`. */
-function sseSubscribe<T, V>(
-  apiUrl: string,
-  authorization: string | null,
-  document: TypedDocumentNode<T, V>,
-  variables: V,
-): Live<T> {
-  const { live, onResult } = collector<T>();
-  const abort = new AbortController();
-  live.stop = () => abort.abort();
-  const read = async () => {
-    const res = await fetch(apiUrl, {
-      method: "POST",
-      signal: abort.signal,
-      headers: {
-        "content-type": "application/json",
-        accept: "text/event-stream",
-        ...(authorization ? { authorization } : {}),
-      },
-      body: JSON.stringify({ query: print(document), variables }),
-    });
-    live.open = true;
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      buffered += decoder.decode(chunk.value, { stream: true });
-      for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
-        const block = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.+)$/m.exec(block)?.[1];
-        if (event === "next" && data) onResult(JSON.parse(data));
-      }
-    }
-  };
-  read().then(
-    () => {
-      live.ended = true;
-    },
-    (err: Error) => {
-      if (!abort.signal.aborted) live.errors.push(err);
-      live.ended = true;
-    },
-  );
-  return live;
-}
 
 /** Three processes booting (migrations) at once on a busy 2-core machine take a while. */
 const PROCESSES_TIMEOUT_MS = 300_000;
