@@ -37,7 +37,7 @@ const SECRET_FIELDS = [
  * level down, and the secret headers of any `headers`/`requestHeaders` object
  * at the top, one or two levels down (`{ req: { headers } }`).
  */
-export const REDACTED_LOG_PATHS: readonly string[] = [
+const REDACTED_LOG_PATHS: readonly string[] = [
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
   ...SECRET_HEADERS.flatMap((h) =>
     ["headers", "requestHeaders"].flatMap((holder) => [

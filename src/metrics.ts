@@ -12,8 +12,8 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 
 /** What an attempt came to, as the attempts counter labels it. */
-export const ATTEMPT_OUTCOMES = ["2xx", "3xx", "4xx", "5xx", "timeout", "network", "refused"] as const;
-export type AttemptOutcomeLabel = (typeof ATTEMPT_OUTCOMES)[number];
+const ATTEMPT_OUTCOMES = ["2xx", "3xx", "4xx", "5xx", "timeout", "network", "refused"] as const;
+type AttemptOutcomeLabel = (typeof ATTEMPT_OUTCOMES)[number];
 
 /**
  * An attempt's outcome: the status class of an answer, or why there was none
@@ -203,7 +203,7 @@ export type SharedGaugeSources = {
 };
 
 /** Scrapes closer together than this share one read: a busy Prometheus setup never loads the database. */
-export const SHARED_GAUGES_TTL_MS = 5_000;
+const SHARED_GAUGES_TTL_MS = 5_000;
 
 /** Per source set (one per process; a test file may start several), the last refresh and when it began. */
 const refreshes = new WeakMap<SharedGaugeSources, { at: number; done: Promise<void> }>();

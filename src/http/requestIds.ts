@@ -3,7 +3,7 @@ import type { Plugin } from "graphql-yoga";
 import type { Logger } from "../logger.ts";
 
 /** The header a request id comes in and goes back in. */
-export const REQUEST_ID_HEADER = "x-request-id";
+const REQUEST_ID_HEADER = "x-request-id";
 
 /** A caller's id is kept if it looks like one: short, and nothing that could forge a log line. */
 const ACCEPTED_ID = /^[\w.:-]{1,128}$/;
