@@ -213,6 +213,9 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     failedAttemptsInRow: 0,
     failingSince: null,
     circuitOpenUntil: null,
+    retryScheduleMs: [],
+    retryForSeconds: null,
+    rateLimitPerSecond: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -228,6 +231,7 @@ function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView
     attempts: number,
     retryStep: 0,
     nextAttemptAt: null,
+    firstAttemptAt: now,
     lastAttemptAt: now,
     lastResponseStatus: 200,
     lastError: null,

@@ -1,3 +1,4 @@
+import { withinRetryWindow } from "./endpointPolicy.ts";
 import { type AttemptOutcome, computeRetryDelay, type RetryPolicy } from "./retrySchedule.ts";
 
 export type DeliveryState = "PENDING" | "SUCCEEDED" | "RETRYING" | "FAILED" | "CANCELLED";
@@ -9,6 +10,8 @@ export type NextState = {
   retryStep: number;
   nextAttemptAt: Date | null;
   retryDelayMs: number | null;
+  /** When the first attempt since the delivery started afresh began: the give-up age counts from it. */
+  firstAttemptAt: Date | null;
   /** The endpoint answered 410 Gone and must be disabled now. */
   gone: boolean;
 };
@@ -17,7 +20,7 @@ export type NextState = {
  * What a delivery becomes after one attempt. Scheduled, retry and replay
  * attempts walk the retry schedule; a manual or test attempt is one extra try
  * that never schedules retries of its own (a RETRYING delivery keeps its
- * pending retry).
+ * pending retry). With a give-up age, no retry is due after it.
  */
 export function decideNextState(input: {
   policy: RetryPolicy;
@@ -25,6 +28,9 @@ export function decideNextState(input: {
   status: DeliveryState;
   retryStep: number;
   nextAttemptAt: Date | null;
+  firstAttemptAt: Date | null;
+  /** When this attempt began. */
+  startedAt: Date;
   ok: boolean;
   responseStatus: number | null;
   outcome: AttemptOutcome;
@@ -32,22 +38,33 @@ export function decideNextState(input: {
   random?: () => number;
 }): NextState {
   const { policy, trigger, status, retryStep, now } = input;
-  if (input.ok)
-    return { status: "SUCCEEDED", retryStep: 0, nextAttemptAt: null, retryDelayMs: null, gone: false };
-  const gone = input.responseStatus === 410;
   const oneOff = trigger === "MANUAL" || trigger === "TEST";
+  // A scheduled attempt from step 0 starts the delivery's run afresh.
+  const firstAttemptAt = oneOff
+    ? input.firstAttemptAt
+    : retryStep === 0
+      ? input.startedAt
+      : (input.firstAttemptAt ?? input.startedAt);
+  const settled = { firstAttemptAt, nextAttemptAt: null, retryDelayMs: null };
+  if (input.ok) return { status: "SUCCEEDED", retryStep: 0, ...settled, gone: false };
+  const gone = input.responseStatus === 410;
   if (oneOff && !gone && status === "RETRYING") {
-    return { status, retryStep, nextAttemptAt: input.nextAttemptAt, retryDelayMs: null, gone: false };
+    return { status, retryStep, ...settled, nextAttemptAt: input.nextAttemptAt, gone: false };
   }
   const delay =
     oneOff || gone
       ? null
-      : computeRetryDelay(policy, retryStep + 1, input.outcome, input.random, now.getTime());
-  if (delay === null)
-    return { status: "FAILED", retryStep: retryStep + 1, nextAttemptAt: null, retryDelayMs: null, gone };
+      : withinRetryWindow(
+          computeRetryDelay(policy, retryStep + 1, input.outcome, input.random, now.getTime()),
+          policy.giveUpAfterMs,
+          firstAttemptAt ?? input.startedAt,
+          now,
+        );
+  if (delay === null) return { status: "FAILED", retryStep: retryStep + 1, ...settled, gone };
   return {
     status: "RETRYING",
     retryStep: retryStep + 1,
+    firstAttemptAt,
     nextAttemptAt: new Date(now.getTime() + delay),
     retryDelayMs: delay,
     gone: false,

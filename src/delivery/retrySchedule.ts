@@ -16,6 +16,8 @@ export type RetryPolicy = {
   jitter: number;
   /** Floor after a timeout or a 429: the receiver is overloaded, hammering it makes things worse. */
   minAfterThrottleMs: number;
+  /** Give up once the first attempt is this old (an endpoint's retryForSeconds); null: when the schedule ends. */
+  giveUpAfterMs?: number | null;
 };
 
 /**

@@ -6,10 +6,11 @@ import type { Deps } from "../deps.ts";
 import type { JobPayloads, QueueName } from "../jobs.ts";
 import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metrics.ts";
 import { createRedis, redisKeyPrefix } from "../redis.ts";
-import { markWaiting } from "../services/deliveries.ts";
+import { markDueAt, markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
 import { currentTraceparent, traced, withTraceparent } from "../tracing/tracing.ts";
 import { consumeBatches } from "./batchQueue.ts";
+import { createEndpointRateLimit, type EndpointRateLimit } from "./endpointRateLimit.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
 import { maintenanceProcessor, replayProcessor, restoreBackgroundJobs } from "./replayProcessor.ts";
 import { startSweeper } from "./sweeper.ts";
@@ -60,7 +61,12 @@ type DeliveryRunner = {
  * in Redis, never in a sleeping worker, so a failing or slow endpoint does
  * not slow healthy ones.
  */
-function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () => boolean): DeliveryRunner {
+function createDeliveryRunner(
+  deps: Deps,
+  slots: DeliverySlots,
+  rateLimit: EndpointRateLimit,
+  isClosing: () => boolean,
+): DeliveryRunner {
   const runAgain = createBatcher<{ deliveryId: string; delayMs: number; traceparent: string | null }, void>({
     maxBatch: 500,
     maxDelayMs: 0,
@@ -72,6 +78,21 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
       return items.map(() => undefined);
     },
   });
+  const markRateLimited = createBatcher<{ deliveryId: string; dueAt: Date }, void>({
+    maxBatch: 500,
+    maxDelayMs: 0,
+    runBatch: async (items) => {
+      await markDueAt(deps.prisma, items);
+      return items.map(() => undefined);
+    },
+  });
+  /** Waits in Redis for its turn; its nextAttemptAt says when, so the sweeper leaves it be. */
+  const rateLimited = (deliveryId: string, waitMs: number): DispatchResult => {
+    markRateLimited.run({ deliveryId, dueAt: new Date(Date.now() + waitMs) }).catch((err: unknown) => {
+      deps.logger.warn({ err }, "marking rate-limited deliveries failed; the sweeper may offer them early");
+    });
+    return { kind: "deferred", delayMs: waitMs };
+  };
   const lines = createOriginLines({
     isSaturated: (origin) => deps.sender.isSaturated(origin),
     maxWaiting: MAX_WAITING_FOR_ORIGINS,
@@ -111,6 +132,12 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
     const prepared = await prepareAttempt(deps, deliveryId, null);
     if ("done" in prepared) return prepared.done;
     const { delivery, dispatch } = prepared.ready;
+    // Its endpoint's rate limit: it waits for its turn in Redis, its slot free for others. Asked
+    // before the origin admits it: admitting and sending go in one step.
+    if (delivery.endpoint.rateLimitPerSecond !== null) {
+      const waitMs = await rateLimit.waitMs(delivery.endpoint, deliveryId);
+      if (waitMs > 0) return rateLimited(deliveryId, waitMs);
+    }
     const { url } = dispatch.request;
     // A slow receiver keeps its connections busy; queueing behind them would hold a worker
     // slot that a healthy endpoint could use, and eat into this attempt's own timeout.
@@ -234,14 +261,15 @@ function createDeliveryRunner(deps: Deps, slots: DeliverySlots, isClosing: () =>
 export function startWorkers(deps: Deps, extra: Processors = {}): { close(): Promise<void> } {
   let closing = false;
   const slots = createDeliverySlots(deps.config.delivery.workerConcurrency);
-  const runner = createDeliveryRunner(deps, slots, () => closing);
+  const connections = [createRedis(deps.config, "worker", deps.logger)];
+  const rateLimit = createEndpointRateLimit(connections[0]!, deps.config);
+  const runner = createDeliveryRunner(deps, slots, rateLimit, () => closing);
   const processors: Processors = {
     delivery: runner.processor,
     replay: replayProcessor(deps),
     maintenance: maintenanceProcessor(deps),
     ...extra,
   };
-  const connections = [createRedis(deps.config, "worker", deps.logger)];
   const workers: Worker[] = [];
   const { workerConcurrency, workers: deliveryWorkers } = deps.config.delivery;
   for (const [name, processor] of Object.entries(processors) as [QueueName, Processor][]) {

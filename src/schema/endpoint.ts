@@ -18,6 +18,7 @@ import { filtersReceiving } from "../services/eventTypes.ts";
 import { type TestSendResult, testEndpoint } from "../services/testSend.ts";
 import { builder, limitOutbound, workspaceOf } from "./builder.ts";
 import { DeliveryAttemptRef } from "./delivery.ts";
+import { deliveryPolicyInputFields } from "./endpointPolicy.ts";
 import { paginate } from "./pagination.ts";
 
 export const EndpointRef = builder.prismaObject("Endpoint", {
@@ -85,6 +86,7 @@ const CreateEndpointInput = builder.inputType("CreateEndpointInput", {
     sensitiveHeaders: t.stringList({
       description: "Custom headers whose values are stored and shown redacted.",
     }),
+    ...deliveryPolicyInputFields(t),
   }),
 });
 
@@ -97,6 +99,7 @@ const UpdateEndpointInput = builder.inputType("UpdateEndpointInput", {
     enabled: t.boolean(),
     headers: t.field({ type: "JSON" }),
     sensitiveHeaders: t.stringList(),
+    ...deliveryPolicyInputFields(t),
   }),
 });
 

@@ -20,7 +20,7 @@ import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/cli
 /** The delivery's new state after one attempt; `attempts` is incremented in SQL. */
 export type DeliveryChange = Pick<
   Delivery,
-  "status" | "retryStep" | "nextAttemptAt" | "trigger" | "lastResponseStatus" | "lastError"
+  "status" | "retryStep" | "nextAttemptAt" | "firstAttemptAt" | "trigger" | "lastResponseStatus" | "lastError"
 > & {
   /** Set when the attempt succeeded; otherwise the delivery keeps its earlier value. */
   succeededAt: Date | null;
@@ -141,6 +141,7 @@ const COLUMNS: readonly Column[] = [
   ["status", "text", (w) => w.change.status],
   ["retry_step", "int", (w) => w.change.retryStep],
   ["next_attempt_at", "timestamp", (w) => epochMs(w.change.nextAttemptAt)],
+  ["first_attempt_at", "timestamp", (w) => epochMs(w.change.firstAttemptAt)],
   ["next_trigger", "text", (w) => w.change.trigger],
   ["last_response_status", "int", (w) => w.change.lastResponseStatus],
   ["last_error", "text", (w) => w.change.lastError],
@@ -219,6 +220,7 @@ export async function writeRound(
         "status" = v.status::"DeliveryStatus",
         "retryStep" = v.retry_step,
         "nextAttemptAt" = v.next_attempt_at,
+        "firstAttemptAt" = v.first_attempt_at,
         "trigger" = v.next_trigger::"AttemptTrigger",
         "attempts" = d."attempts" + 1,
         "lastAttemptAt" = v.created_at,

@@ -17,6 +17,31 @@ export async function markWaiting(prisma: Db, deliveryIds: readonly string[]): P
   );
 }
 
+/**
+ * Records when deliveries waiting for their endpoint's rate limit are due
+ * (src/queue/endpointRateLimit.ts): the sweeper leaves them to their delayed
+ * jobs until then, and the API shows when each goes. Settled ones are left as
+ * they are, and a time only moves later: a mark that lands after the attempt
+ * (a retry due later) changes nothing. Times travel as epoch ms: UTC whatever
+ * the session's time zone.
+ */
+export async function markDueAt(
+  prisma: Db,
+  due: readonly { deliveryId: string; dueAt: Date }[],
+): Promise<void> {
+  await queryRows(
+    prisma,
+    Prisma.sql`
+    UPDATE "Delivery" d SET "nextAttemptAt" = v.due_at
+    FROM (
+      SELECT id, 'epoch'::timestamp + due_ms * interval '1 millisecond' AS due_at
+      FROM unnest(${due.map((d) => d.deliveryId)}::text[], ${due.map((d) => d.dueAt.getTime())}::float8[]) AS u(id, due_ms)
+    ) v
+    WHERE d."id" = v.id AND d."status" IN ('PENDING', 'RETRYING')
+      AND (d."nextAttemptAt" IS NULL OR d."nextAttemptAt" < v.due_at)`,
+  );
+}
+
 type DueDelivery = { id: string; nextAttemptAt: Date };
 
 /**

@@ -81,6 +81,9 @@ const ENDPOINT_FIELDS = {
   failedAttemptsInRow: true,
   failingSince: true,
   circuitOpenUntil: true,
+  retryScheduleMs: true,
+  retryForSeconds: true,
+  rateLimitPerSecond: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Record<keyof Endpoint, true>;

@@ -2,6 +2,7 @@ import { createRecordingGate, type RecordingGate } from "../backpressure/recordi
 import type { Batcher } from "../db/batcher.ts";
 import { type Db, queryRows } from "../db/client.ts";
 import { type Delivery, type DeliveryAttempt, Prisma } from "../db/generated/client.ts";
+import { retryPolicyFor } from "../delivery/endpointPolicy.ts";
 import type { SendResult } from "../delivery/httpSender.ts";
 import { decideNextState, type Trigger } from "../delivery/nextState.ts";
 import { type Dispatch, prepareDispatch, type SignedRequest } from "../delivery/prepareDispatch.ts";
@@ -282,15 +283,17 @@ async function recordOutcome(
   const { config } = deps;
   const now = new Date();
   const next = decideNextState({
-    policy: {
+    policy: retryPolicyFor(delivery.endpoint, {
       scheduleMs: config.delivery.retryScheduleMs,
       jitter: config.delivery.retryJitter,
       minAfterThrottleMs: config.delivery.retryMinAfterThrottleMs,
-    },
+    }),
     trigger,
     status: delivery.status,
     retryStep: delivery.retryStep,
     nextAttemptAt: delivery.nextAttemptAt,
+    firstAttemptAt: delivery.firstAttemptAt,
+    startedAt,
     ok: result.ok,
     responseStatus: result.status,
     outcome: result.outcome,
@@ -323,6 +326,7 @@ async function recordOutcome(
       status: next.status,
       retryStep: next.retryStep,
       nextAttemptAt: next.nextAttemptAt,
+      firstAttemptAt: next.firstAttemptAt,
       // Whatever ran this attempt, the next scheduled one is a retry.
       trigger: next.status === "RETRYING" ? "RETRY" : delivery.trigger,
       lastResponseStatus: result.status,

@@ -6,6 +6,7 @@ import type { Deps } from "../deps.ts";
 import { badInput, notFound, quote } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { releaseWaiting } from "./circuit.ts";
+import { type DeliveryPolicyInput, deliveryPolicyData } from "./endpointPolicy.ts";
 import { invalidEventTypeFilter } from "./eventTypes.ts";
 import { checkNames } from "./inputBounds.ts";
 import { publishEndpointChange } from "./operational.ts";
@@ -19,7 +20,7 @@ export type EndpointInput = {
   headers?: Record<string, unknown> | null;
   /** Custom headers whose values are stored and shown redacted (some names always are). */
   sensitiveHeaders?: readonly string[] | null;
-};
+} & DeliveryPolicyInput;
 
 /** Headers Hookpost sets itself (or HTTP owns); custom headers may not replace them. */
 const RESERVED_HEADERS = new Set([
@@ -149,6 +150,7 @@ export async function createEndpoint(
       disabledAt: enabled ? null : new Date(),
       headers: checkHeaders(input.headers ?? {}),
       sensitiveHeaders: checkSensitiveHeaders(input.sensitiveHeaders ?? []),
+      ...deliveryPolicyData(input),
       secret,
     },
   });
@@ -183,6 +185,7 @@ export async function updateEndpoint(
       ...(input.sensitiveHeaders != null
         ? { sensitiveHeaders: checkSensitiveHeaders(input.sensitiveHeaders) }
         : {}),
+      ...deliveryPolicyData(input),
       // Re-enabling starts the failure count afresh; otherwise one more failure would disable it again.
       ...(enabling ? { enabled: true, disabledReason: null, disabledAt: null, ...HEALTHY } : {}),
       ...(disabling ? { enabled: false, disabledReason: "disabled by a user", disabledAt: new Date() } : {}),

@@ -55,6 +55,9 @@ describe("every model round-trips through the client", () => {
       failedAttemptsInRow: 9,
       failingSince: at("2026-01-04T12:00:00.008Z"),
       circuitOpenUntil: at("2026-01-05T00:00:00.007Z"),
+      retryScheduleMs: [5_000, 10_000, 20_000],
+      retryForSeconds: 86_400,
+      rateLimitPerSecond: 20,
       createdAt: at("2026-01-01T00:00:02.006Z"),
     };
     const createdEndpoint = await prisma.endpoint.create({ data: endpoint });
@@ -108,6 +111,7 @@ describe("every model round-trips through the client", () => {
       trigger: $Enums.AttemptTrigger.REPLAY,
       attempts: 3,
       nextAttemptAt: at("2026-01-07T00:00:00.011Z"),
+      firstAttemptAt: at("2026-01-06T22:00:00.014Z"),
       lastAttemptAt: at("2026-01-06T23:00:00.012Z"),
       lastResponseStatus: 503,
       lastError: "Service Unavailable",
@@ -155,6 +159,9 @@ describe("every model round-trips through the client", () => {
       disabledReason: null,
       headers: {},
       consecutiveFailures: 0,
+      retryScheduleMs: [],
+      retryForSeconds: null,
+      rateLimitPerSecond: null,
     });
     const event = await prisma.event.create({
       data: { id: "evt_d", workspaceId: "ws_d", type: "email.sent", payload: {}, occurredAt: new Date() },
@@ -168,7 +175,13 @@ describe("every model round-trips through the client", () => {
         eventType: event.type,
       },
     });
-    expect(delivery).toMatchObject({ status: "PENDING", trigger: "SCHEDULED", attempts: 0, replayId: null });
+    expect(delivery).toMatchObject({
+      status: "PENDING",
+      trigger: "SCHEDULED",
+      attempts: 0,
+      replayId: null,
+      firstAttemptAt: null,
+    });
   });
 
   it("round-trips an inbound source and its log; deleting the source removes its log", async () => {

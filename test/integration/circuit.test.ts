@@ -19,7 +19,7 @@ const THRESHOLD = 3;
 const TIMEOUT_MS = 3_000;
 const COOLDOWN_MS = 3_000;
 /** Waits on a loaded machine are bounded by this, never by the circuit's clock. */
-const WAIT_MS = 60_000;
+const WAIT_MS = 180_000;
 
 /**
  * An endpoint's circuit breaker, end to end: a real worker, real receivers.
@@ -63,11 +63,17 @@ describe("an endpoint's circuit", { timeout: 4 * WAIT_MS }, () => {
       `the circuit of ${id} to open`,
       WAIT_MS,
     );
+  /** While it waits, says how many deliveries are in each status (a FAILED one will not recover). */
   const allSucceeded = (endpointId: string, count: number) =>
     waitFor(
       async () => {
         const rows = await listDeliveries(client, { endpointId });
-        return rows.length === count && rows.every((d) => d.status === "SUCCEEDED");
+        const statuses = new Map<string, number>();
+        for (const d of rows) statuses.set(d.status, (statuses.get(d.status) ?? 0) + 1);
+        if (statuses.has("FAILED"))
+          throw new Error(`a delivery failed for good: ${JSON.stringify([...statuses])}`);
+        if (rows.length === count && statuses.get("SUCCEEDED") === count) return true;
+        throw new Error(`${rows.length} of ${count} deliveries: ${JSON.stringify([...statuses])}`);
       },
       "every delivery to succeed",
       WAIT_MS,
@@ -220,7 +226,23 @@ describe("an endpoint's circuit", { timeout: 4 * WAIT_MS }, () => {
     await allSucceeded(endpointId, all.length);
     const afterEnd = sendsPerEvent(receiver.requests.filter((r) => r.at >= end));
     expect([...afterEnd.keys()].sort()).toEqual([...all].sort());
-    expect([...afterEnd].filter(([, sends]) => sends > 1)).toEqual([]);
+    // On a loaded machine an attempt may time out though the receiver got it, and is then
+    // rightly sent again; what must never happen is a send the log does not show, or a
+    // second success: each event's sends are its recorded attempts, one of them succeeded.
+    const attempts = await hp.db.prisma.deliveryAttempt.groupBy({
+      by: ["eventId"],
+      where: { endpointId },
+      _count: { _all: true },
+    });
+    const succeeded = await hp.db.prisma.deliveryAttempt.groupBy({
+      by: ["eventId"],
+      where: { endpointId, succeeded: true },
+      _count: { _all: true },
+    });
+    const sends = sendsPerEvent(receiver.requests);
+    expect(new Map(attempts.map((a) => [a.eventId, a._count._all]))).toEqual(sends);
+    expect(succeeded.filter((a) => a._count._all !== 1)).toEqual([]);
+    expect(succeeded).toHaveLength(all.length);
   });
 
   it("stays closed while failures are fewer than the threshold in a row", async () => {

@@ -17,6 +17,7 @@ export function successWrite(attempt: DeliveryAttempt): AttemptWrite {
       status: "SUCCEEDED",
       retryStep: 0,
       nextAttemptAt: null,
+      firstAttemptAt: attempt.startedAt,
       trigger: "SCHEDULED",
       lastResponseStatus: 200,
       lastError: null,

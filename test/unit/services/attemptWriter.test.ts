@@ -93,6 +93,7 @@ describe("attemptWriter", () => {
       status: "RETRYING",
       retryStep: 1,
       nextAttemptAt,
+      firstAttemptAt: attempt.startedAt,
       trigger: "RETRY",
       lastResponseStatus: null,
       lastError: attempt.error,
