@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWorkspace } from "../../src/services/workspaces.ts";
 import { CreateEndpointDocument, PublishEventDocument } from "../generated/graphql.ts";
-import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
+import { createTestDatabase } from "../support/db.ts";
+import { graphqlClient } from "../support/graphql.ts";
+import { startTestHookpost, type TestHookpost, testEnv } from "../support/hookpost.ts";
 import { type CollectedSpan, startOtlpCollector } from "../support/otlpCollector.ts";
+import { type HookpostProcess, spawnHookpost } from "../support/processes.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -130,6 +134,51 @@ describe("tracing", { timeout: 4 * WAIT_MS }, () => {
       expect(named(spans, "graphql mutation Caller")[0]!.parentSpanId).toBe("00f067aa0ba902b7");
     } finally {
       await quiet.stop();
+    }
+  });
+
+  it("carries the trace from an api process to a worker process, through Redis", async () => {
+    const db = await createTestDatabase();
+    const env = testEnv({
+      DATABASE_URL: db.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_BSP_SCHEDULE_DELAY: "50",
+    });
+    const processes: HookpostProcess[] = [];
+    try {
+      processes.push(await spawnHookpost("api", { ...env, OTEL_SERVICE_NAME: "hookpost-api" }));
+      processes.push(await spawnHookpost("worker", { ...env, OTEL_SERVICE_NAME: "hookpost-worker" }));
+      const { apiKey } = await createWorkspace(db.prisma, "traced");
+      const client = graphqlClient(processes[0]!.url!, `Bearer ${apiKey}`);
+      const receiver = await startReceiver();
+      receivers.push(receiver);
+      await client.ok(CreateEndpointDocument, { input: { url: receiver.url, eventTypes: ["email.sent"] } });
+      await client.ok(PublishEventDocument, { input: { type: "email.sent", data: { n: 3 } } });
+      await waitFor(() => receiver.requests.length === 1, "the attempt", WAIT_MS);
+      const [, traceId, postSpanId] = TRACEPARENT.exec(String(receiver.requests[0]!.headers.traceparent))!;
+      const spans = await waitFor(
+        () => {
+          const found = spansOf(traceId!);
+          return named(found, "graphql mutation PublishEvent").length === 1 &&
+            named(found, "hookpost.delivery.job").length === 1
+            ? found
+            : null;
+        },
+        "the api's and the worker's spans",
+        WAIT_MS,
+      );
+      const [enqueue] = named(spans, "hookpost.enqueue");
+      const [job] = named(spans, "hookpost.delivery.job");
+      expect(enqueue!.serviceName).toBe("hookpost-api");
+      expect(job!.serviceName).toBe("hookpost-worker");
+      expect(job!.parentSpanId).toBe(enqueue!.spanId);
+      expect(named(spans, "hookpost.delivery.post")[0]!.spanId).toBe(postSpanId);
+    } catch (err) {
+      for (const p of processes) console.error(`--- ${p.role} ${p.pid} output ---\n${p.logs()}`);
+      throw err;
+    } finally {
+      for (const p of processes) await p.stop();
+      await db.drop();
     }
   });
 });
