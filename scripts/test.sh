@@ -27,6 +27,8 @@ mkdir -p node_modules
     prisma/schema.prisma package-lock.json
   step "schema drift check (schema.graphql)"
   npx tsx scripts/print-schema.ts --check
+  step "settings drift check (docs/configuration.md)"
+  npx tsx scripts/config-docs.ts --check
   generate test/generated "codegen (typed test operations)" "npx graphql-codegen --config codegen.ts --silent" \
     schema.graphql codegen.ts test/operations/*.graphql
 ) 9>node_modules/.hookpost-generate.lock

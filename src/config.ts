@@ -5,7 +5,8 @@ import { StartupError } from "./startupError.ts";
 /**
  * Every Hookpost setting, its default and its environment variable. Parsed once
  * at boot into a frozen object; nothing else reads process.env.
- * Units are in the names (_MS, _S, _BYTES, _DAYS).
+ * Units are in the names (_MS, _S, _BYTES, _DAYS). Each setting needs a doc
+ * comment: docs/configuration.md is generated from them (`npm run config:docs`).
  */
 
 const bool = z
@@ -53,7 +54,9 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 const envSchema = z.object({
+  /** "production" in deployments; "test" in the test suite. */
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** Least severe level logged (pino levels); "silent" logs nothing. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /**
    * How far V8 lets the heap grow past what survived the last full GC, in
@@ -101,7 +104,9 @@ const envSchema = z.object({
    */
   REDIS_PREFIX: z.string().min(1).default("hookpost"),
 
+  /** Address the api (and a worker's health port) listens on. */
   HOST: z.string().default("0.0.0.0"),
+  /** The api's port: GraphQL and graphql-ws on /graphql, and /healthz, /readyz, /metrics. */
   PORT: intWith(4000),
   /**
    * Where a worker-only process (`hookpost worker`) answers /healthz, /readyz

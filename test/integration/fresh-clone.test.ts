@@ -22,7 +22,8 @@ async function cloneFiles(): Promise<string[]> {
 /**
  * A fresh clone has none of the generated code (src/db/generated, test/generated):
  * `npm install` must produce all of it, so that every npm script works next, in any
- * order (`npm run bench` without a prior `npm test` included). The clone shares this
+ * order (`npm run bench` without a prior `npm test` included), and dist/, so that
+ * `npm start` runs without building. The clone shares this
  * checkout's node_modules; the install's own step here is its postinstall script.
  */
 describe("a fresh clone after npm install", () => {
@@ -45,6 +46,11 @@ describe("a fresh clone after npm install", () => {
 
   afterAll(async () => {
     if (clone) await rm(clone, { recursive: true, force: true });
+  });
+
+  it("has dist/ built by the install, so `hookpost` runs at once", async () => {
+    const { stdout } = await run(process.execPath, ["bin/hookpost.js", "help"], { cwd: clone });
+    expect(stdout).toMatch(/^Usage: hookpost <command>/);
   });
 
   it("resolves every import of every script and benchmark", async () => {
