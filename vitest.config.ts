@@ -15,6 +15,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Tests run `hookpost` as users do, from dist/: built here once if src/ changed.
+    globalSetup: ["test/support/buildOnce.ts"],
     exclude: [...configDefaults.exclude, ...CLUSTER_TESTS],
     // Bounds for a real failure, never the expected duration: tests wait for outcomes
     // (test/support/wait.ts), and on a loaded 2-core host (load 15–40, or two suites at

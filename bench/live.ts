@@ -182,7 +182,7 @@ export async function runLiveScenario(opts: {
 }
 
 /** An attempt as the dispatch pipeline publishes it: the row, its event, endpoint and delivery. */
-function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView {
+export function syntheticAttempt(workspaceId: string, seq: number): DeliveryAttemptView {
   const now = new Date();
   const input = benchEvent();
   const event = {

@@ -1,29 +1,41 @@
-// Bundles the CLI and everything it imports from src/ into dist/hookpost.mjs
-// (packages stay in node_modules), so production runs plain JavaScript: no
-// TypeScript loader in the process, which starts faster and uses about 70 MB
-// less memory. `hookpost` builds only when src/ changed since the last build
-// (freshBundle), so a command that answers at once (`help`) does.
+// Builds dist/ once, at `npm install` (postinstall) or `npm run build`; `hookpost` never builds
+// (bin/hookpost.js refuses a missing or stale dist/). Each entry of STEPS builds one part of
+// dist/; the last line records the sources they were built from.
 //
-// What a role loads lazily (the api's server, schema and GraphiQL) goes to
-// chunks of its own, so a worker never loads it: with one file, esbuild would
+// The server: the CLI and everything it imports from src/, bundled into dist/hookpost.mjs
+// (packages stay in node_modules), so production runs plain JavaScript with no TypeScript
+// loader in the process. What a role loads lazily (the api's server, schema and GraphiQL)
+// goes to chunks of its own, so a worker never loads it: with one file, esbuild would
 // hoist those packages' imports to the top and every process would load them.
-import { createHash, randomBytes as randomSuffix } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { randomBytes as randomSuffix } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildWeb } from "./build-web.mjs";
+import { BUILT_FROM, BUNDLE, DIST, isCurrent, sourceFingerprint } from "./dist.mjs";
 
-const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
+export { BUNDLE };
+
 const CHUNKS = join(DIST, "chunks");
-export const BUNDLE = join(DIST, "hookpost.mjs");
-/** What the bundle was built from: see sourceFingerprint. */
-const BUILT_FROM = join(DIST, "hookpost.source");
-const SOURCES = [fileURLToPath(new URL("../src/", import.meta.url)), fileURLToPath(import.meta.url)];
 /** A process started from an older build may still load its chunks; they go once it has surely loaded them. */
 const STALE_CHUNK_MS = 3_600_000;
 
-export async function buildHookpost() {
-  const fingerprint = await sourceFingerprint();
-  // Loaded here, not at the top: a run that needs no build does not pay for loading esbuild.
+/** Writes esbuild's output files, each beside and renamed into place: a process starting meanwhile never reads half a file. */
+async function writeAtomically(files, entry) {
+  // Chunks (content-named) and maps go before the entry that points at them.
+  const rank = (path) => (path === entry ? 2 : path.endsWith(".map") ? 0 : 1);
+  const ordered = [...files].sort((a, b) => rank(a.path) - rank(b.path));
+  for (const file of ordered) {
+    const temporary = `${file.path}.${randomSuffix(4).toString("hex")}.tmp`;
+    await writeFile(temporary, file.contents);
+    await rename(temporary, file.path);
+  }
+  return ordered.map((file) => file.path);
+}
+
+/** dist/hookpost.mjs and its chunks, from src/cli.ts. */
+async function buildServer() {
   const { build } = await import("esbuild");
   const result = await build({
     entryPoints: { hookpost: fileURLToPath(new URL("../src/cli.ts", import.meta.url)) },
@@ -41,40 +53,26 @@ export async function buildHookpost() {
     logLevel: "warning",
   });
   await mkdir(CHUNKS, { recursive: true });
-  // Each file is written beside and renamed into place, so a process starting meanwhile never
-  // reads half a file; chunks (content-named) and maps go before the entry that points at them.
-  const rank = (path) => (path === BUNDLE ? 2 : path.endsWith(".map") ? 0 : 1);
-  const files = [...result.outputFiles].sort((a, b) => rank(a.path) - rank(b.path));
-  for (const file of files) {
-    const temporary = `${file.path}.${randomSuffix(4).toString("hex")}.tmp`;
-    await writeFile(temporary, file.contents);
-    await rename(temporary, file.path);
-  }
-  await pruneChunks(new Set(files.map((f) => f.path)));
+  const written = await writeAtomically(result.outputFiles, BUNDLE);
+  await pruneChunks(new Set(written));
+  return [BUNDLE];
+}
+
+/** Each step builds one part of dist/ and returns the main files it wrote. */
+const STEPS = [buildServer];
+
+/** Builds every part of dist/ and returns the server bundle. */
+export async function buildHookpost() {
+  const fingerprint = await sourceFingerprint();
+  const written = [];
+  for (const step of STEPS) written.push(...(await step()));
   await writeFile(BUILT_FROM, fingerprint);
-  return BUNDLE;
+  return { bundle: BUNDLE, written };
 }
 
-/** The bundle, built first unless it was built from the sources as they are now. */
+/** The server bundle, built first unless it was built from the sources as they are now (for tests and benchmarks). */
 export async function freshBundle() {
-  const [built, now] = await Promise.all([readFile(BUILT_FROM, "utf8").catch(() => ""), sourceFingerprint()]);
-  return built === now ? BUNDLE : buildHookpost();
-}
-
-/** A hash of every source file's path, size and modification time: any edit, new or deleted file changes it. */
-async function sourceFingerprint() {
-  const hash = createHash("sha256");
-  for (const root of SOURCES) {
-    const info = await stat(root);
-    const paths = info.isDirectory()
-      ? (await readdir(root, { recursive: true })).sort().map((name) => join(root, name))
-      : [root];
-    const stats = await Promise.all(paths.map((path) => stat(path)));
-    paths.forEach((path, i) => {
-      hash.update(`${path}\0${stats[i].size}\0${stats[i].mtimeMs}\n`);
-    });
-  }
-  return hash.digest("hex");
+  return (await isCurrent()) ? BUNDLE : (await buildHookpost()).bundle;
 }
 
 /** Removes chunks of earlier builds (and stray temporary files) once they are an hour old. */
@@ -88,6 +86,17 @@ async function pruneChunks(current) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const bundle = await buildHookpost();
-  process.stdout.write(`built dist/${basename(bundle)}\n`);
+  // An install without dev dependencies (`npm install --omit=dev`) has no bundler: it runs a dist/ built elsewhere.
+  if (!existsSync(fileURLToPath(new URL("../node_modules/esbuild", import.meta.url)))) {
+    console.log("esbuild is not installed (dev dependencies omitted): dist/ not built");
+    process.exit(0);
+  }
+  const { written } = await buildHookpost();
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  process.stdout.write(`built ${written.map((path) => relative(root, path)).join(", ")}\n`);
+  // The portal is a build of its own (web/ → web/dist, which the api serves at `/`), outside dist/'s fingerprint.
+  if (existsSync(fileURLToPath(new URL("../node_modules/vite", import.meta.url)))) {
+    await buildWeb();
+    process.stdout.write("built web/dist\n");
+  }
 }

@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freshBundle } from "./build.mjs";
 
 const REPO = new URL("..", import.meta.url).pathname;
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     DATABASE_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
     OUTBOUND_ALLOW: "127.0.0.1/32",
   };
+  await freshBundle();
   const started = Date.now();
   process.stdout.write(`starting hookpost on a new embedded database in ${dataDir}…\n`);
   const server: ChildProcess = spawn(process.execPath, ["bin/hookpost.js", "start"], {

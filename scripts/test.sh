@@ -27,11 +27,20 @@ mkdir -p node_modules
     prisma/schema.prisma package-lock.json
   step "schema drift check (schema.graphql)"
   npx tsx scripts/print-schema.ts --check
-  generate test/generated "codegen (typed test operations)" "npx graphql-codegen --config codegen.ts --silent" \
-    schema.graphql codegen.ts test/operations/*.graphql
+  step "settings drift check (docs/configuration.md)"
+  npx tsx scripts/config-docs.ts --check
+  web_sources=$(find web/index.html web/src -type f -not -path 'web/src/gql/*' | sort)
+  # shellcheck disable=SC2086 # one word per file
+  generate test/generated "codegen (typed test operations and portal documents)" \
+    "npx graphql-codegen --config codegen.ts --silent" schema.graphql codegen.ts test/operations/*.graphql $web_sources
+  mkdir -p node_modules/.hookpost-web
+  # shellcheck disable=SC2086
+  generate node_modules/.hookpost-web "portal build (web/dist)" "node scripts/build-web.mjs --no-codegen" \
+    schema.graphql $web_sources package-lock.json
 ) 9>node_modules/.hookpost-generate.lock
 step "typecheck"
 npx tsc --noEmit
+npx tsc -p web
 step "lint"
 npx biome check .
 step "tests"

@@ -1,5 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { ENDPOINTS_USAGE, REPLAY_USAGE, TAIL_USAGE } from "./cli/usage.ts";
+import { UsageError } from "./cli/usageError.ts";
 import { KEYS_USAGE } from "./cliKeys.ts";
 import type { Role } from "./main.ts";
 import { StartupError } from "./startupError.ts";
@@ -13,7 +15,13 @@ const USAGE = `Usage: hookpost <command>
   workspace create <name>   create a workspace and print its API key
 ${KEYS_USAGE}
 
-Settings come from the environment; see src/config.ts for every variable and its default.`;
+Against a running api (HOOKPOST_URL, default http://127.0.0.1:4000/graphql, with the
+key in HOOKPOST_API_KEY; --url and --api-key override them):
+${ENDPOINTS_USAGE}
+${REPLAY_USAGE}
+${TAIL_USAGE}
+
+Settings come from the environment; docs/configuration.md lists every variable and its default.`;
 
 /**
  * V8 applies the growing factor when it sizes the heap after a full GC. The
@@ -31,6 +39,23 @@ function limitHeapGrowth(percent: number): void {
 
 const ROLES: Record<string, Role[]> = { start: ["api", "worker"], api: ["api"], worker: ["worker"] };
 const COMMANDS = new Set([...Object.keys(ROLES), "migrate", "workspace", "keys"]);
+/** Commands that talk to a running api: each module is loaded only when its command runs. */
+const REMOTE_COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
+  endpoints: () => import("./cli/endpoints.ts"),
+  replay: () => import("./cli/replay.ts"),
+  tail: () => import("./cli/tail.ts"),
+};
+
+/** Runs a remote command; a usage mistake is printed on its own, exit status 2. */
+async function runRemote(load: (typeof REMOTE_COMMANDS)[string], args: string[]): Promise<number> {
+  try {
+    return await (await load()).run(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
@@ -38,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const remote = REMOTE_COMMANDS[command];
+  if (remote) return runRemote(remote, rest);
   if (!COMMANDS.has(command)) {
     process.stderr.write(`unknown command: ${command}\n\n${USAGE}\n`);
     return 2;

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { UsageError } from "./cli/usageError.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { ApiKey, ApiKeyScope } from "./db/generated/client.ts";
@@ -10,9 +11,6 @@ export const KEYS_USAGE = `  keys create <name> [--scopes ADMIN,PUBLISH,READ] [-
   keys revoke <id>          revoke an API key`;
 
 const SCOPES: readonly ApiKeyScope[] = ["ADMIN", "PUBLISH", "READ"];
-
-/** A usage mistake: printed without a stack, exit status 2. */
-class UsageError extends Error {}
 
 function parseScopes(text: string | undefined): ApiKeyScope[] {
   const names = (text ?? "ADMIN")

@@ -5,7 +5,8 @@ import { StartupError } from "./startupError.ts";
 /**
  * Every Hookpost setting, its default and its environment variable. Parsed once
  * at boot into a frozen object; nothing else reads process.env.
- * Units are in the names (_MS, _S, _BYTES, _DAYS).
+ * Units are in the names (_MS, _S, _BYTES, _DAYS). Each setting needs a doc
+ * comment: docs/configuration.md is generated from them (`npm run config:docs`).
  */
 
 const bool = z
@@ -53,7 +54,9 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 const envSchema = z.object({
+  /** "production" in deployments; "test" in the test suite. */
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** Least severe level logged (pino levels); "silent" logs nothing. */
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /**
    * How far V8 lets the heap grow past what survived the last full GC, in
@@ -101,7 +104,9 @@ const envSchema = z.object({
    */
   REDIS_PREFIX: z.string().min(1).default("hookpost"),
 
+  /** Address the api (and a worker's health port) listens on. */
   HOST: z.string().default("0.0.0.0"),
+  /** The api's port: GraphQL and graphql-ws on /graphql, and /healthz, /readyz, /metrics. */
   PORT: intWith(4000),
   /**
    * Where a worker-only process (`hookpost worker`) answers /healthz, /readyz
@@ -245,6 +250,22 @@ const envSchema = z.object({
   RETENTION_DAYS: intWith(30),
   /** How often the retention job runs. */
   RETENTION_INTERVAL_MS: intWith(3_600_000, 1_000),
+
+  /**
+   * OTLP/HTTP collector base URL (e.g. "http://otel-collector:4318"); spans go
+   * to `<url>/v1/traces`. Unset: tracing is off and no OpenTelemetry code is
+   * loaded. The SDK reads the other standard OTEL_* variables itself
+   * (docs/observability.md).
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** The full URL spans go to, when not `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`; set, tracing is on. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  /** true: tracing stays off whatever the endpoints say. */
+  OTEL_SDK_DISABLED: bool.default(false),
+  /** The `service.name` of this process's spans. */
+  OTEL_SERVICE_NAME: z.string().min(1).default("hookpost"),
+  /** Send a W3C `traceparent` header with each delivery attempt while tracing is on, so receivers can join the trace. */
+  OUTBOUND_TRACEPARENT: bool.default(true),
 });
 
 export type Config = Readonly<{
@@ -305,6 +326,8 @@ export type Config = Readonly<{
   sweeper: { intervalMs: number; graceMs: number };
   replay: { maxSpanDays: number; batchSize: number };
   retention: { days: number; intervalMs: number };
+  /** `tracesUrl`: where spans are exported; undefined: tracing is off. */
+  tracing: { tracesUrl: string | undefined; serviceName: string; outboundTraceparent: boolean };
 }>;
 
 export class ConfigError extends StartupError {}
@@ -386,7 +409,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweeper: { intervalMs: e.SWEEP_INTERVAL_MS, graceMs: e.SWEEP_GRACE_MS },
     replay: { maxSpanDays: e.REPLAY_MAX_SPAN_DAYS, batchSize: e.REPLAY_BATCH_SIZE },
     retention: { days: e.RETENTION_DAYS, intervalMs: e.RETENTION_INTERVAL_MS },
+    tracing: {
+      tracesUrl: e.OTEL_SDK_DISABLED ? undefined : tracesUrl(e),
+      serviceName: e.OTEL_SERVICE_NAME,
+      outboundTraceparent: e.OUTBOUND_TRACEPARENT,
+    },
   });
+}
+
+/** Where spans go, by the OTLP exporter's rules: the traces endpoint as given, or the base endpoint's /v1/traces. */
+function tracesUrl(e: z.infer<typeof envSchema>): string | undefined {
+  if (e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  return e.OTEL_EXPORTER_OTLP_ENDPOINT && `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, "")}/v1/traces`;
 }
 
 /** Where this Hookpost is reached from outside: PUBLIC_URL, else its own address (on `port`, the one it listens on). */

@@ -4,7 +4,8 @@
  * job is safe to run twice.
  */
 export type JobPayloads = {
-  delivery: { deliveryId: string };
+  /** `traceparent`: the span that scheduled this run, while tracing is on. */
+  delivery: { deliveryId: string; traceparent?: string };
   replay: { replayId: string };
   /** A probe names its endpoint; pruning takes nothing. */
   maintenance: { endpointId?: string };

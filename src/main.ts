@@ -7,6 +7,7 @@ import { startWorkers } from "./queue/workers.ts";
 import { openRuntime } from "./runtime.ts";
 import { createAuthenticator } from "./services/auth.ts";
 import { bootstrapWorkspace } from "./services/workspaces.ts";
+import { startTracing, stopTracing } from "./tracing/tracing.ts";
 
 export type Role = "api" | "worker";
 
@@ -20,7 +21,11 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   // Checked first: a port in use is said at once, not after the database has been prepared.
   if (roles.includes("api")) await ensurePortFree(config.http.port, config.http.host, "PORT");
   else await ensurePortFree(config.http.workerPort, config.http.host, "WORKER_PORT");
-  const runtime = await openRuntime(config, logger);
+  await startTracing(config, logger);
+  const runtime = await openRuntime(config, logger).catch(async (err: unknown) => {
+    await stopTracing(config);
+    throw err;
+  });
   const { deps } = runtime;
   let ready = false;
   const probe: Probe = { ready: () => ready, redisPing: runtime.redisPing };
@@ -52,6 +57,7 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
     await app?.stop();
     await authenticator?.close();
     await runtime.close();
+    await stopTracing(config);
     throw err;
   }
   const workers = roles.includes("worker") ? startWorkers(deps) : null;
@@ -76,6 +82,7 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
         // Answers probes until the workers have drained, so a long drain does not look like a hang.
         await health?.stop();
         await runtime.close();
+        await stopTracing(config);
         logger.info("Hookpost stopped");
       })();
       return stopped;
@@ -83,8 +90,18 @@ export async function startHookpost(config: Config, logger: Logger, roles: reado
   };
 }
 
-/** Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. */
+/**
+ * Stops gracefully on SIGTERM/SIGINT; a second signal exits at once. An
+ * uncaught exception or unhandled rejection is logged as JSON with its stack
+ * before the process exits, as Node would (it would print it unstructured).
+ */
 export function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  const crash = (err: unknown, origin: string) => {
+    logger.fatal({ err, origin }, "unexpected error: exiting");
+    process.exit(1);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", (reason) => crash(reason, "unhandledRejection"));
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(1);

@@ -33,6 +33,8 @@ export type SendResult = {
   error: string | null;
   outcome: AttemptOutcome;
   durationMs: number;
+  /** The SSRF guard refused the target's address: nothing was sent. */
+  refused?: boolean;
 };
 
 export type HttpSender = {
@@ -166,7 +168,12 @@ export function createHttpSender(opts: {
     if (!url) return failure(`invalid URL ${request.url}`, { kind: "network" });
     // Node connects to IP literals without calling the guarded lookup, so they are checked here.
     const rule = url.isIpLiteral ? policy.forbiddingRule(url.host) : null;
-    if (rule) return failure(forbiddenTargetMessage({ address: url.host }, rule), { kind: "network" });
+    if (rule) {
+      return {
+        ...failure(forbiddenTargetMessage({ address: url.host }, rule), { kind: "network" }),
+        refused: true,
+      };
+    }
 
     // What an answer's status line said, if one came before the attempt ended.
     let status: number | null = null;
@@ -257,7 +264,7 @@ export function createHttpSender(opts: {
         if (request.signal?.aborted) return abortedFailure();
         // The guarded lookup's refusal arrives unchanged through undici; its message is already user-facing.
         if (error instanceof Error && errorCode(error) === FORBIDDEN_ADDRESS_CODE) {
-          return failure(error.message, { kind: "network" });
+          return { ...failure(error.message, { kind: "network" }), refused: true };
         }
         return failure(describeError(error), { kind: "network" }, status);
       }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { cutMessage, ErrorCode, serviceUnavailable } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { requestIdOfError } from "./requestIds.ts";
 
 /** What a client is told to wait before retrying after an outage. */
 const OUTAGE_RETRY_AFTER_S = 5;
@@ -13,13 +14,13 @@ const OUTAGE_RETRY_AFTER_S = 5;
  *   or get BAD_USER_INPUT; long messages are cut.
  * - PostgreSQL or Redis unreachable: SERVICE_UNAVAILABLE with
  *   retryAfterSeconds (HTTP 503 and Retry-After), logged with its cause.
- * - Anything else: logged with its stack and a request id, and shown only as
- *   INTERNAL_SERVER_ERROR with that request id.
+ * - Anything else: logged with its stack and the request's id
+ *   (src/http/requestIds.ts), and shown only as INTERNAL_SERVER_ERROR with that id.
  */
 export function maskErrorFor(logger: Logger) {
   return (error: unknown, message: string): Error => {
     if (isClientError(error)) return clientError(error);
-    const requestId = randomUUID();
+    const requestId = requestIdOfError(error) ?? randomUUID();
     const cause = causeOf(error);
     const located = error instanceof GraphQLError ? error : null;
     if (isOutage(cause)) {

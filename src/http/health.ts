@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { queryRows } from "../db/client.ts";
+import { Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
-import { isRecordingPaused, renderMetrics } from "../metrics.ts";
+import {
+  isRecordingPaused,
+  METRICS_CONTENT_TYPE,
+  renderMetrics,
+  type SharedGaugeSources,
+} from "../metrics.ts";
 import { listen } from "./listen.ts";
 
 /** What /readyz reports on; false while shutting down so load balancers stop sending. */
@@ -28,20 +35,13 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
   return {
     "/healthz": (_req, res) => json(res, 200, { status: "ok" }),
     "/metrics": (_req, res) => {
-      const states = ["waiting", "active", "delayed", "prioritized"] as const;
-      void Promise.all([deps.queues.delivery.getJobCounts(...states), deps.queues.batches.count()]).then(
-        ([single, batches]) => {
-          res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-          // A batch holds up to DELIVERY_BATCH_MAX new deliveries; retries and re-enqueues are one job each.
-          res.end(
-            renderMetrics({
-              hookpost_delivery_queue_jobs: single,
-              hookpost_delivery_batch_queue_jobs: { waiting: batches },
-            }),
-          );
+      void renderMetrics(gaugeSources(deps)).then(
+        (text) => {
+          res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE });
+          res.end(text);
         },
         (err: Error) => {
-          deps.logger.warn({ err }, "metrics: queue counts unavailable");
+          deps.logger.error({ err }, "metrics could not be rendered");
           json(res, 503, { status: "unavailable" });
         },
       );
@@ -53,6 +53,59 @@ export function healthRoutes(deps: Deps, probe: Probe): Record<string, Route> {
       });
     },
   };
+}
+
+const QUEUE_STATES = ["waiting", "active", "delayed", "prioritized"] as const;
+
+/** One set of gauge sources per Deps, so their cached reads are shared by every scrape of the process. */
+const sourcesByDeps = new WeakMap<Deps, SharedGaugeSources>();
+
+/**
+ * The deployment gauges' reads: one statement over the partial index of
+ * unsettled deliveries and the endpoints, and the queues' counts.
+ */
+function gaugeSources(deps: Deps): SharedGaugeSources {
+  let sources = sourcesByDeps.get(deps);
+  if (sources) return sources;
+  sources = {
+    async database() {
+      const [row] = await queryRows<{
+        pending: number;
+        retrying: number;
+        oldest_due_age_s: number | null;
+        disabled: number;
+        circuit_open: number;
+      }>(
+        deps.prisma,
+        Prisma.sql`SELECT
+          count(*) FILTER (WHERE d.status = 'PENDING')::int AS pending,
+          count(*) FILTER (WHERE d.status = 'RETRYING')::int AS retrying,
+          extract(epoch FROM now() AT TIME ZONE 'UTC' - min(d."nextAttemptAt"))::float8 AS oldest_due_age_s,
+          (SELECT count(*) FROM "Endpoint" WHERE NOT enabled)::int AS disabled,
+          (SELECT count(*) FROM "Endpoint" WHERE "circuitOpenUntil" > now() AT TIME ZONE 'UTC')::int AS circuit_open
+        FROM "Delivery" d WHERE d.status IN ('PENDING', 'RETRYING')`,
+      );
+      return {
+        pending: row?.pending ?? 0,
+        retrying: row?.retrying ?? 0,
+        oldestDueAgeS: Math.max(0, row?.oldest_due_age_s ?? 0),
+        disabled: row?.disabled ?? 0,
+        circuitOpen: row?.circuit_open ?? 0,
+      };
+    },
+    async queues() {
+      const { delivery, replay, maintenance, batches } = deps.queues;
+      const [d, r, m, waiting] = await Promise.all([
+        delivery.getJobCounts(...QUEUE_STATES),
+        replay.getJobCounts(...QUEUE_STATES),
+        maintenance.getJobCounts(...QUEUE_STATES),
+        batches.count(),
+      ]);
+      return { queues: { delivery: d, replay: r, maintenance: m }, batches: waiting };
+    },
+  };
+  sourcesByDeps.set(deps, sources);
+  return sources;
 }
 
 /**

@@ -3,10 +3,12 @@ import type { Deps } from "../deps.ts";
 import { AppError, ErrorCode } from "../errors.ts";
 import { findSourceForInbound, logInbound, receiveInbound } from "../inbound/receive.ts";
 import type { InboundRequest } from "../inbound/types.ts";
+import { observeInbound } from "../metrics.ts";
 
 export const INBOUND_PATH = "/inbound/";
 
 function answer(res: ServerResponse, status: number, body: unknown) {
+  observeInbound(status);
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
 }

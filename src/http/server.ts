@@ -8,14 +8,18 @@ import type { Deps } from "../deps.ts";
 import type { Context } from "../schema/builder.ts";
 import { schema } from "../schema/index.ts";
 import type { Authenticate } from "../services/auth.ts";
+import { useOperationSpans } from "../tracing/graphql.ts";
+import { isTracing } from "../tracing/tracing.ts";
 import { useRequestBodyLimit } from "./bodyLimit.ts";
 import { maskErrorFor } from "./errorMasking.ts";
+import { useGraphqlMetrics } from "./graphqlMetrics.ts";
 import { healthRoutes, type Probe, serveRoute } from "./health.ts";
 import { INBOUND_PATH, serveInbound } from "./inbound.ts";
 import { useInputChecks } from "./inputChecks.ts";
 import { listen } from "./listen.ts";
 import { useOperationLimits } from "./operationLimits.ts";
 import { usePortalAccess } from "./portalAccess.ts";
+import { useRequestIds } from "./requestIds.ts";
 import { webApp } from "./webApp.ts";
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
@@ -60,10 +64,13 @@ export function buildApp(deps: Deps, authenticate: Authenticate, probe: Probe) {
     // useRequestBodyLimit instead: yoga's counts every body's bytes through a stream.
     maxRequestBodySize: false,
     plugins: [
+      useRequestIds(deps.logger),
       useRequestBodyLimit(deps.config.http.requestBodyLimitBytes),
       ...useOperationLimits(deps.config.graphql),
       useInputChecks(deps.config.graphql.maxInputDepth),
       usePortalAccess(),
+      useGraphqlMetrics(),
+      ...(isTracing() ? [useOperationSpans()] : []),
     ],
     context: async (ctx) => ({
       viewer: await authenticate(authorizationOf(ctx), clientAddressOf(ctx.req)),

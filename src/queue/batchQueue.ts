@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { createRedis, type RedisClient, redisKeyPrefix, redisNodes } from "../redis.ts";
+import { currentTraceparent } from "../tracing/tracing.ts";
 
 /**
  * New deliveries travel to workers in batches on a plain Redis list: a
@@ -19,7 +20,10 @@ import { createRedis, type RedisClient, redisKeyPrefix, redisNodes } from "../re
 export const DELIVERY_BATCH_MAX = 100;
 
 export type BatchQueue = {
-  /** Queues new deliveries, DELIVERY_BATCH_MAX to a batch; `first`: taken before any other batch. */
+  /**
+   * Queues new deliveries, DELIVERY_BATCH_MAX to a batch; `first`: taken before
+   * any other batch. While tracing is on, each batch carries the active span's traceparent.
+   */
   add(deliveryIds: readonly string[], opts?: { first?: boolean }): Promise<void>;
   /** The batches waiting, next first. */
   waiting(): Promise<string[][]>;
@@ -35,9 +39,11 @@ export function createBatchQueue(config: Pick<Config, "redis">, redis: RedisClie
   const key = listKey(config);
   return {
     async add(deliveryIds, opts = {}) {
+      const traceparent = currentTraceparent();
       const batches: string[] = [];
       for (let i = 0; i < deliveryIds.length; i += DELIVERY_BATCH_MAX) {
-        batches.push(JSON.stringify(deliveryIds.slice(i, i + DELIVERY_BATCH_MAX)));
+        const ids = deliveryIds.slice(i, i + DELIVERY_BATCH_MAX);
+        batches.push(JSON.stringify(traceparent ? { ids, traceparent } : ids));
       }
       if (batches.length === 0) return;
       // Workers take from the right: LPUSH queues behind what waits, RPUSH in front of it.
@@ -46,10 +52,18 @@ export function createBatchQueue(config: Pick<Config, "redis">, redis: RedisClie
     },
     async waiting() {
       const batches = await redis.lrange(key, 0, -1);
-      return batches.reverse().map((batch) => JSON.parse(batch) as string[]);
+      return batches.reverse().map((batch) => parseBatch(batch).deliveryIds);
     },
     count: () => redis.llen(key),
   };
+}
+
+/** A batch as pushed: its ids, as a bare array or (traced) with the traceparent of the span that queued it. */
+function parseBatch(text: string): { deliveryIds: string[]; traceparent: string | null } {
+  const batch = JSON.parse(text) as string[] | { ids: string[]; traceparent: string };
+  return Array.isArray(batch)
+    ? { deliveryIds: batch, traceparent: null }
+    : { deliveryIds: batch.ids, traceparent: batch.traceparent };
 }
 
 export type BatchConsumer = {
@@ -74,7 +88,7 @@ export function consumeBatches(opts: {
   config: Pick<Config, "redis">;
   control: RedisClient;
   concurrency: number;
-  run(deliveryIds: string[]): Promise<void>;
+  run(deliveryIds: string[], traceparent: string | null): Promise<void>;
   logger: Pick<Logger, "error" | "warn">;
 }): BatchConsumer {
   const { config, control, concurrency, logger } = opts;
@@ -85,9 +99,9 @@ export function consumeBatches(opts: {
   const running = new Set<Promise<void>>();
   let freed: (() => void) | null = null;
 
-  const start = (deliveryIds: string[]) => {
+  const start = ({ deliveryIds, traceparent }: ReturnType<typeof parseBatch>) => {
     const done = opts
-      .run(deliveryIds)
+      .run(deliveryIds, traceparent)
       .catch((err: unknown) =>
         logger.error({ err }, "delivery batch failed; the sweeper will enqueue it again"),
       )
@@ -109,7 +123,7 @@ export function consumeBatches(opts: {
       }
       try {
         const popped = await blocking.brpop(key, BLOCK_S);
-        if (popped) start(JSON.parse(popped[1]) as string[]);
+        if (popped) start(parseBatch(popped[1]));
       } catch (err) {
         if (closing) break;
         logger.error({ err }, "taking a delivery batch failed");

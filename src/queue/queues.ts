@@ -76,10 +76,10 @@ export async function addJobs<D>(queue: Queue<D>, jobs: Parameters<Queue<D>["add
   else if (jobs.length > 1) await queue.addBulk(jobs);
 }
 
-export function deliveryJob(deliveryId: string, delayMs = 0) {
+export function deliveryJob(deliveryId: string, delayMs = 0, traceparent: string | null = null) {
   return {
     name: JOB.deliver,
-    data: { deliveryId },
+    data: traceparent ? { deliveryId, traceparent } : { deliveryId },
     opts: { jobId: deliveryId, ...(delayMs > 0 ? { delay: delayMs } : {}) },
   };
 }

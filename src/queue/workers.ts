@@ -8,6 +8,7 @@ import { observeLineDrops, observeLineJoin, observeSlotSetAside } from "../metri
 import { createRedis, redisKeyPrefix } from "../redis.ts";
 import { markDueAt, markWaiting } from "../services/deliveries.ts";
 import { type DispatchResult, prepareAttempt, sendAttempt } from "../services/dispatch.ts";
+import { currentTraceparent, traced, withTraceparent } from "../tracing/tracing.ts";
 import { consumeBatches } from "./batchQueue.ts";
 import { createEndpointRateLimit, type EndpointRateLimit } from "./endpointRateLimit.ts";
 import { addJobs, deliveryJob } from "./queues.ts";
@@ -48,7 +49,7 @@ type DeliveryRunner = {
   /** Runs the delivery jobs (a retry, a deferral, a re-enqueue: job id = delivery id). */
   processor: Processor<JobPayloads["delivery"]>;
   /** Starts the first attempts of a batch of new deliveries. */
-  runBatch(deliveryIds: string[]): Promise<void>;
+  runBatch(deliveryIds: string[], traceparent: string | null): Promise<void>;
   lines: OriginLines;
 };
 
@@ -66,13 +67,13 @@ function createDeliveryRunner(
   rateLimit: EndpointRateLimit,
   isClosing: () => boolean,
 ): DeliveryRunner {
-  const runAgain = createBatcher<{ deliveryId: string; delayMs: number }, void>({
+  const runAgain = createBatcher<{ deliveryId: string; delayMs: number; traceparent: string | null }, void>({
     maxBatch: 500,
     maxDelayMs: 0,
     runBatch: async (items) => {
       await addJobs(
         deps.queues.delivery,
-        items.map((i) => deliveryJob(i.deliveryId, i.delayMs)),
+        items.map((i) => deliveryJob(i.deliveryId, i.delayMs, i.traceparent)),
       );
       return items.map(() => undefined);
     },
@@ -105,9 +106,22 @@ function createDeliveryRunner(
     async start(deliveryId) {
       // Null: already in flight here; that attempt settles it.
       const slot = await slots.acquire(deliveryId);
-      if (slot) await attempt(deliveryId, slot);
+      const traceparent = lineTraces.get(deliveryId);
+      lineTraces.delete(deliveryId);
+      // Started by whichever attempt freed a slot: its trace is the one it joined the line in.
+      if (slot) await withTraceparent(traceparent, () => attempt(deliveryId, slot));
     },
   });
+
+  /** While tracing is on, the trace each delivery waiting in a line belongs to. */
+  const lineTraces = new Map<string, string>();
+  const rememberLineTrace = (deliveryId: string) => {
+    const traceparent = currentTraceparent();
+    if (!traceparent) return;
+    // Deliveries dropped from their line leave theirs behind: the map is bounded by starting afresh.
+    if (lineTraces.size >= MAX_WAITING_FOR_ORIGINS) lineTraces.clear();
+    lineTraces.set(deliveryId, traceparent);
+  };
 
   /** Prepares the attempt, admits it to its origin, then sends it within its slot. */
   const scheduledAttempt = async (
@@ -142,6 +156,14 @@ function createDeliveryRunner(
     });
   };
 
+  /** A scheduled attempt in a span of its own, the worker job's (a child of the span that queued it). */
+  const tracedAttempt = (deliveryId: string, slot: Slot, signal?: AbortSignal) =>
+    traced("hookpost.delivery.job", "consumer", { "hookpost.delivery.id": deliveryId }, async (span) => {
+      const outcome = await scheduledAttempt(deliveryId, slot, signal);
+      span.setAttributes({ "hookpost.dispatch": outcome.kind });
+      return outcome;
+    });
+
   /** Frees an attempt's slot, so a delivery waiting in line may start. */
   const free = (slot: Slot) => {
     slot.release();
@@ -163,6 +185,7 @@ function createDeliveryRunner(
     const dueAt = saturated?.dueAt?.getTime() ?? 0;
     if (saturated && lines.join(saturated.url, deliveryId, dueAt, saturated.endpointId)) {
       observeLineJoin();
+      rememberLineTrace(deliveryId);
       return null;
     }
     return outcome.delayMs;
@@ -174,8 +197,8 @@ function createDeliveryRunner(
    */
   const attempt = async (deliveryId: string, slot: Slot) => {
     try {
-      const delayMs = redisDelayMs(deliveryId, await scheduledAttempt(deliveryId, slot));
-      if (delayMs !== null) await runAgain.run({ deliveryId, delayMs });
+      const delayMs = redisDelayMs(deliveryId, await tracedAttempt(deliveryId, slot));
+      if (delayMs !== null) await runAgain.run({ deliveryId, delayMs, traceparent: currentTraceparent() });
     } catch (err) {
       deps.logger.error({ err, deliveryId }, "delivery attempt failed; the sweeper will enqueue it again");
     } finally {
@@ -193,7 +216,9 @@ function createDeliveryRunner(
       let outcome = IN_FLIGHT_HERE;
       if (slot) {
         try {
-          outcome = await scheduledAttempt(deliveryId, slot, signal);
+          outcome = await withTraceparent(job.data.traceparent, () =>
+            tracedAttempt(deliveryId, slot, signal),
+          );
         } finally {
           free(slot);
         }
@@ -212,7 +237,7 @@ function createDeliveryRunner(
      * down starts no more: the rest of the batch goes back to the queue as a
      * new batch.
      */
-    async runBatch(deliveryIds) {
+    async runBatch(deliveryIds, traceparent) {
       for (const [i, deliveryId] of deliveryIds.entries()) {
         const slot = await slots.acquire(deliveryId);
         if (isClosing()) {
@@ -222,7 +247,7 @@ function createDeliveryRunner(
         }
         // Null: already in flight here (claimed again by a replay while its attempt runs). That
         // attempt sees the new claim when it records, and runs the delivery again itself.
-        if (slot) void attempt(deliveryId, slot);
+        if (slot) void withTraceparent(traceparent, () => attempt(deliveryId, slot));
       }
     },
   };

@@ -9,7 +9,8 @@ import { type Dispatch, prepareDispatch, type SignedRequest } from "../delivery/
 import { redactHeaders } from "../delivery/redaction.ts";
 import type { Deps } from "../deps.ts";
 import { newId } from "../ids.ts";
-import { observeAttempt, observeRecordingPaused } from "../metrics.ts";
+import { attemptOutcomeLabel, observeAttempt, observeRecordingPaused } from "../metrics.ts";
+import { currentTraceparent, traced } from "../tracing/tracing.ts";
 import { USER_AGENT } from "../version.ts";
 import {
   type AttemptWrite,
@@ -147,15 +148,16 @@ export async function sendAttempt(
     await recording.whenOpen();
     return RELOAD;
   }
-  const { request } = dispatch;
-  const result = await send(deps, request, opts.signal, opts.onSlow);
+  const { result, headers } = await send(deps, delivery, dispatch.request, opts.signal, opts.onSlow);
+  observeAttempt(result, delivery.attempts === 0 ? delivery.createdAt : null);
+  if (deps.logger.isLevelEnabled("debug")) logAttempt(deps, delivery, dispatch.trigger, result);
   const recorded = await recordOutcome(
     deps,
     delivery,
     dispatch.trigger,
     scheduled,
     startedAt,
-    request.headers,
+    headers,
     result,
   );
   return recorded ?? RELOAD;
@@ -171,16 +173,54 @@ export async function deliverNow(
   return "done" in prepared ? prepared.done : sendAttempt(deps, prepared.ready);
 }
 
-/** Makes the HTTP call. */
-async function send(
+/**
+ * Makes the HTTP call, in a span of its own whose `traceparent` goes with the
+ * request (unless OUTBOUND_TRACEPARENT is off); the headers sent come back
+ * with the result.
+ */
+function send(
   deps: Deps,
+  delivery: LoadedDelivery,
   request: SignedRequest,
   signal: AbortSignal | undefined,
   onSlow: (() => void) | undefined,
-): Promise<SendResult> {
-  const result = await deps.sender.send({ ...request, signal, onSlow });
-  observeAttempt(result.ok ? "success" : "failure", result.durationMs);
-  return result;
+): Promise<{ result: SendResult; headers: Record<string, string> }> {
+  const attributes = {
+    "http.request.method": "POST",
+    "hookpost.delivery.id": delivery.id,
+    "hookpost.endpoint.id": delivery.endpointId,
+    "hookpost.event.id": delivery.eventId,
+    "hookpost.attempt.number": delivery.attempts + 1,
+  };
+  return traced("hookpost.delivery.post", "client", attributes, async (span) => {
+    const traceparent = deps.config.tracing.outboundTraceparent ? currentTraceparent() : null;
+    const headers = traceparent ? { ...request.headers, traceparent } : request.headers;
+    const result = await deps.sender.send({ ...request, headers, signal, onSlow });
+    span.setAttributes({
+      "http.response.status_code": result.status,
+      "hookpost.attempt.outcome": attemptOutcomeLabel(result),
+    });
+    return { result, headers };
+  });
+}
+
+/** One debug line per attempt, with the ids to find it by. */
+function logAttempt(deps: Deps, delivery: LoadedDelivery, trigger: Trigger, result: SendResult): void {
+  deps.logger.debug(
+    {
+      workspaceId: delivery.workspaceId,
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      endpointId: delivery.endpointId,
+      attempt: delivery.attempts + 1,
+      trigger,
+      outcome: attemptOutcomeLabel(result),
+      status: result.status,
+      durationMs: Math.round(result.durationMs),
+      error: result.error,
+    },
+    "delivery attempt",
+  );
 }
 
 /**
@@ -280,7 +320,7 @@ async function recordOutcome(
     createdAt: now,
   };
   // Resolves once the attempt row and the delivery's new state are committed.
-  const { delivery: updated, health } = await writeOutcome(deps, scheduled, {
+  const write: AttemptWrite = {
     attempt,
     change: {
       status: next.status,
@@ -296,7 +336,13 @@ async function recordOutcome(
     failedForGood: next.status === "FAILED" && delivery.status !== "FAILED",
     // MANUAL and TEST attempts record their outcome whatever happened meanwhile.
     claimedBy: scheduled ? { replayId: delivery.replayId } : null,
-  });
+  };
+  const { delivery: updated, health } = await traced(
+    "hookpost.attempt.write",
+    "internal",
+    { "hookpost.delivery.id": delivery.id, "hookpost.delivery.status": next.status },
+    () => writeOutcome(deps, scheduled, write),
+  );
   if (health) await actOnHealthChange(deps, health);
   if (!updated) {
     if (scheduled) return null;

@@ -2,6 +2,7 @@ import type { Event, Prisma } from "../db/generated/client.ts";
 import type { Deps } from "../deps.ts";
 import { badInput } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { traced } from "../tracing/tracing.ts";
 import { insertEventsAndDeliveries, type NewEvent } from "./eventInserts.ts";
 import { catalogTypeOf, OPERATIONAL_EVENT_TYPES, unknownEventType } from "./eventTypes.ts";
 
@@ -100,7 +101,12 @@ export async function recordEvents(
     }),
   );
   // Events already stored under their idempotency key are skipped, and their deliveries with them.
-  const inserted = await insertEventsAndDeliveries(deps.prisma, workspaceId, now, events);
+  const inserted = await traced(
+    "hookpost.publish.insert",
+    "internal",
+    { "hookpost.events": events.length },
+    () => insertEventsAndDeliveries(deps.prisma, workspaceId, now, events),
+  );
   // The deliveries are committed: enqueueing them and looking up skipped events need not wait for each other.
   const [, stored] = await Promise.all([
     enqueueDeliveries(deps, inserted.deliveryIdsToEnqueue),
@@ -113,7 +119,10 @@ export async function recordEvents(
 export async function enqueueDeliveries(deps: Deps, deliveryIds: readonly string[]): Promise<void> {
   if (deliveryIds.length === 0) return;
   try {
-    await deps.queues.batches.add(deliveryIds);
+    // The batches carry this span's traceparent to the worker: one trace from publish to every attempt.
+    await traced("hookpost.enqueue", "producer", { "hookpost.deliveries": deliveryIds.length }, () =>
+      deps.queues.batches.add(deliveryIds),
+    );
   } catch (err) {
     deps.logger.warn(
       { err, count: deliveryIds.length },

@@ -4,6 +4,7 @@ import type { Deps } from "../deps.ts";
 import { badInput, notFound } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { JOB } from "../jobs.ts";
+import { observeReplayEnqueued, observeReplayFinished, observeReplayStarted } from "../metrics.ts";
 import { findEndpoint } from "./endpoints.ts";
 import { deliveryIdSql } from "./eventInserts.ts";
 import { enqueueDeliveries } from "./events.ts";
@@ -155,6 +156,7 @@ export async function cancelReplay(deps: Deps, workspaceId: string, id: string):
     { maxWait: 10_000, timeout: 60_000 },
   );
   if (cancelled) {
+    replayEnded(deps, cancelled);
     publishProgress(deps, cancelled);
     return cancelled;
   }
@@ -169,7 +171,20 @@ export async function failReplay(deps: Deps, id: string, error: string): Promise
     where: { id, status: { in: ACTIVE } },
     data: { status: "FAILED", error, finishedAt: new Date() },
   });
-  if (replay) publishProgress(deps, replay);
+  if (replay) {
+    replayEnded(deps, replay);
+    publishProgress(deps, replay);
+  }
+}
+
+/** A replay reached its final status: counted and logged. */
+function replayEnded(deps: Deps, replay: Replay): void {
+  observeReplayFinished(replay.status);
+  const { id, workspaceId, status, enqueued, delivered, failed, error } = replay;
+  deps.logger.info(
+    { replayId: id, workspaceId, status, enqueued, delivered, failed, error },
+    "replay finished",
+  );
 }
 
 function publishProgress(deps: Deps, replay: Replay): void {
@@ -204,6 +219,11 @@ async function markRunning(deps: Deps, id: string): Promise<Replay | null> {
     data: { status: "RUNNING", startedAt: new Date() },
   });
   if (started) {
+    observeReplayStarted();
+    deps.logger.info(
+      { replayId: id, workspaceId: started.workspaceId, since: started.since, until: started.until },
+      "replay started",
+    );
     publishProgress(deps, started);
     return started;
   }
@@ -362,6 +382,7 @@ function progressReporter(
       (async () => {
         await Promise.all(batch.retrying.map((id) => deps.queues.delivery.remove(id)));
         await enqueueDeliveries(deps, batch.deliveryIds);
+        observeReplayEnqueued(batch.deliveryIds.length);
       })(),
     ]);
     const row = await deps.prisma.replay.update({
@@ -406,6 +427,7 @@ async function settle(deps: Deps, id: string): Promise<"waiting" | "finished"> {
     data: { delivered, failed, ...(done ? { status: "COMPLETED", finishedAt: new Date() } : {}) },
   });
   if (!updated) return "finished";
+  if (done) replayEnded(deps, updated);
   publishProgress(deps, updated);
   return done ? "finished" : "waiting";
 }

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, rm, symlink } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +22,8 @@ async function cloneFiles(): Promise<string[]> {
 /**
  * A fresh clone has none of the generated code (src/db/generated, test/generated):
  * `npm install` must produce all of it, so that every npm script works next, in any
- * order (`npm run bench` without a prior `npm test` included). The clone shares this
+ * order (`npm run bench` without a prior `npm test` included), and dist/, so that
+ * `npm start` runs without building. The clone shares this
  * checkout's node_modules; the install's own step here is its postinstall script.
  */
 describe("a fresh clone after npm install", () => {
@@ -47,6 +48,11 @@ describe("a fresh clone after npm install", () => {
     if (clone) await rm(clone, { recursive: true, force: true });
   });
 
+  it("has dist/ built by the install, so `hookpost` runs at once", async () => {
+    const { stdout } = await run(process.execPath, ["bin/hookpost.js", "help"], { cwd: clone });
+    expect(stdout).toMatch(/^Usage: hookpost <command>/);
+  });
+
   it("resolves every import of every script and benchmark", async () => {
     const entries = files.filter((file) => /^(bench|scripts)\/.*\.ts$/.test(file));
     expect(entries).toContain("bench/live.ts");
@@ -62,5 +68,11 @@ describe("a fresh clone after npm install", () => {
       logLevel: "silent",
     }).catch((error: { errors?: { text: string }[] }) => ({ errors: error.errors ?? [] }));
     expect(result.errors.map((error) => error.text)).toEqual([]);
+  });
+
+  it("has the portal built (web/dist), ready for the api to serve at /", async () => {
+    const index = await readFile(join(clone, "web/dist/index.html"), "utf8");
+    const scripts = (await readdir(join(clone, "web/dist/assets"))).filter((name) => name.endsWith(".js"));
+    expect(scripts.filter((name) => index.includes(`/assets/${name}`))).not.toEqual([]);
   });
 });

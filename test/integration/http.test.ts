@@ -47,8 +47,8 @@ describe("HTTP routes", () => {
     const res = await fetch(`${base}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toMatch(/^hookpost_delivery_attempts_total\{result="success"\} \d+$/m);
-    expect(text).toMatch(/^hookpost_delivery_queue_jobs\{state="waiting"\} 0$/m);
+    expect(text).toMatch(/^hookpost_delivery_attempts_total\{outcome="2xx"\} \d+$/m);
+    expect(text).toMatch(/^hookpost_queue_jobs\{queue="delivery",state="waiting"\} 0$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
   });
 

@@ -248,13 +248,12 @@ describe("live feed across api and worker processes", { timeout: 4 * OUTCOME_TIM
     expect((await fetch(`${worker.base}/readyz`)).status).toBe(200);
     const attemptsIn = async (base: string) => {
       const text = await (await fetch(`${base}/metrics`)).text();
-      const count = (result: string) =>
-        Number(
-          new RegExp(`^hookpost_delivery_attempts_total\\{result="${result}"\\} (\\d+)$`, "m").exec(
-            text,
-          )?.[1],
-        );
-      return { success: count("success"), failure: count("failure") };
+      const counts = [...text.matchAll(/^hookpost_delivery_attempts_total\{outcome="(\w+)"\} (\d+)$/gm)];
+      const sum = (succeeded: boolean) =>
+        counts
+          .filter(([, outcome]) => (outcome === "2xx") === succeeded)
+          .reduce((n, [, , v]) => n + Number(v), 0);
+      return { success: sum(true), failure: sum(false) };
     };
     // Two failed attempts and a success of its own, on top of the earlier tests' (every one the worker's).
     await a.api.ok(CreateEndpointDocument, {

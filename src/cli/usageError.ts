@@ -1,0 +1,2 @@
+/** A usage mistake: printed without a stack, exit status 2. */
+export class UsageError extends Error {}
