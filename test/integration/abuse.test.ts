@@ -69,6 +69,7 @@ describe("abusive queries", () => {
       `mutation { a: createEndpoint(input: { url: "${receiver.url}", eventTypes: ["*"] }) { endpoint { id } }
                   b: createEndpoint(input: { url: "${receiver.url}", eventTypes: ["*"] }) { endpoint { id } } }`,
     );
+    expect(created.body.errors, JSON.stringify(created.body.errors)).toBeUndefined();
     endpointId = (created.body.data as { a: { endpoint: { id: string } } }).a.endpoint.id;
     await post('mutation { publishEvent(input: { type: "email.sent", data: {} }) { id } }');
     watcher = watchHealth();

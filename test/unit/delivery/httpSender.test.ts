@@ -139,11 +139,13 @@ describe("httpSender", () => {
   });
 
   it("does not time out an answer that arrived while this process was stalled", async () => {
-    const timeoutMs = 300;
+    // Long enough for the request to reach the receiver on a loaded machine; the stall that
+    // follows the answer outlasts it however long that took.
+    const timeoutMs = 2_000;
     // Answers at once, then stalls the whole process (a loaded machine) past the attempt's timeout.
     const stalling = await startReceiver((_req, _body, res) => {
       res.writeHead(200).end("ok");
-      const until = Date.now() + timeoutMs * 3;
+      const until = Date.now() + timeoutMs + 500;
       while (Date.now() < until);
     });
     try {
