@@ -8,7 +8,12 @@ export type EventInput = {
 };
 
 export type BenchApi = {
-  createEndpoint(input: { url: string; eventTypes: string[]; streams?: string[] }): Promise<string>;
+  createEndpoint(input: {
+    url: string;
+    eventTypes: string[];
+    streams?: string[];
+    format?: string;
+  }): Promise<string>;
   /** Publishes a batch in one publishEvents mutation; returns the event ids in input order. */
   publishEvents(inputs: EventInput[]): Promise<string[]>;
   publishEvent(input: EventInput): Promise<string>;

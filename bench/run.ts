@@ -21,7 +21,7 @@ import { soak } from "./scenarios/soak.ts";
 import { REDIS_URL, startStack } from "./stack.ts";
 
 /**
- * `npm run bench [-- --quick] [--events <n>] [--soak <s>] [--only <a,b>] [--profile] [--out <file>]`
+ * `npm run bench [-- --quick] [--events <n>] [--soak <s>] [--only <a,b>] [--format <F>] [--profile] [--out <file>]`
  *
  * Hookpost's delivery throughput against the raw ceiling R of the same
  * machine, in one run: a receiver process, a fresh database and Redis prefix,
@@ -42,6 +42,8 @@ export type BenchOptions = {
   only?: ReadonlySet<string>;
   /** Write `--cpu-prof` profiles of the api and worker to this directory. */
   profileDir?: string;
+  /** The WebhookFormat of the e2e endpoints (STANDARD_WEBHOOKS when unset). */
+  format?: string;
   out: string;
   progress(message: string): void;
 };
@@ -82,6 +84,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       postgres: stack.db.prisma,
       redis,
     },
+    format: opts.format,
     progress: opts.progress,
   };
   try {
@@ -135,6 +138,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           soakSeconds: opts.soakSeconds,
           only: opts.only ? [...opts.only] : null,
           profile: Boolean(opts.profileDir),
+          format: opts.format ?? null,
         },
         machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
         commit: gitDescribe(),
@@ -197,6 +201,7 @@ async function main(): Promise<void> {
       soak: { type: "string" },
       only: { type: "string" },
       profile: { type: "boolean", default: false },
+      format: { type: "string" },
       out: { type: "string" },
     },
   });
@@ -210,6 +215,7 @@ async function main(): Promise<void> {
     soakSeconds: values.soak ? Number(values.soak) : quick ? 2 : 300,
     only: values.only ? new Set(values.only.split(",")) : undefined,
     profileDir: values.profile ? `${results}profiles-${stamp}` : undefined,
+    format: values.format,
     out: values.out ?? `${results}${stamp}${quick ? "-quick" : ""}.json`,
     progress: (message) =>
       process.stderr.write(`[bench ${((Date.now() - began) / 1_000).toFixed(1)}s] ${message}\n`),

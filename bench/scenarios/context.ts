@@ -12,5 +12,7 @@ export type BenchContext = {
   receiver: ReceiverProcess;
   workerRss: RssSampler;
   cpu: CpuSources;
+  /** The WebhookFormat of the e2e endpoints, when not the default. */
+  format?: string;
   progress(message: string): void;
 };

@@ -24,7 +24,11 @@ export async function e2e(ctx: BenchContext, ceilingPerS: number, scenario = "e2
   const { id: workspaceId, api } = await ctx.stack.newWorkspace(scenario);
   const { prisma } = ctx.stack.db;
   try {
-    await api.createEndpoint({ url: `${ctx.receiver.healthyBase}/ok/${scenario}`, eventTypes: ["*"] });
+    await api.createEndpoint({
+      url: `${ctx.receiver.healthyBase}/ok/${scenario}`,
+      eventTypes: ["*"],
+      ...(ctx.format && { format: ctx.format }),
+    });
     ctx.progress(`${scenario}: warming up with ${warmup} events`);
     await publishAndAwait(
       ctx,
@@ -89,7 +93,11 @@ export async function latencyAt(
 ): Promise<Row> {
   const { api } = await ctx.stack.newWorkspace(scenario);
   try {
-    await api.createEndpoint({ url: `${ctx.receiver.healthyBase}/ok/${scenario}`, eventTypes: ["*"] });
+    await api.createEndpoint({
+      url: `${ctx.receiver.healthyBase}/ok/${scenario}`,
+      eventTypes: ["*"],
+      ...(ctx.format && { format: ctx.format }),
+    });
     const openLoop = async (forSeconds: number) => {
       const published = await publishOpenLoop(api, {
         ratePerS,
