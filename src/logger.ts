@@ -1,19 +1,15 @@
 import { type DestinationStream, type Logger, pino } from "pino";
 import type { Config } from "./config.ts";
+import { CREDENTIAL_HEADERS, REDACTED_VALUE } from "./delivery/redaction.ts";
 
 export type { Logger };
 
-/** What a redacted value is logged as. */
-export const LOG_REDACTED = "[redacted]";
+/** What a redacted value is logged as: what the API shows for a sensitive header too. */
+export const LOG_REDACTED = REDACTED_VALUE;
 
 /** Header names whose values are credentials or signatures, wherever a logged object carries headers. */
 const SECRET_HEADERS = [
-  "authorization",
-  "proxy-authorization",
-  "cookie",
-  "set-cookie",
-  "x-api-key",
-  "api-key",
+  ...CREDENTIAL_HEADERS,
   "webhook-signature",
   "svix-signature",
   "x-hookpost-signature",

@@ -6,7 +6,7 @@
 export const REDACTED_VALUE = "[redacted]";
 
 /** Names whose values are credentials whether or not the endpoint marks them. */
-const SENSITIVE_BY_DEFAULT: ReadonlySet<string> = new Set([
+export const CREDENTIAL_HEADERS: readonly string[] = [
   "authorization",
   "proxy-authorization",
   "cookie",
@@ -15,7 +15,8 @@ const SENSITIVE_BY_DEFAULT: ReadonlySet<string> = new Set([
   "api-key",
   "x-auth-token",
   "x-access-token",
-]);
+];
+const SENSITIVE_BY_DEFAULT: ReadonlySet<string> = new Set(CREDENTIAL_HEADERS);
 
 export function isSensitiveHeader(name: string, marked: readonly string[]): boolean {
   const lower = name.toLowerCase();
