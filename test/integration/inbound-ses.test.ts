@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SNS_MAX_AGE_S } from "../../src/inbound/providers/ses.ts";
 import {
@@ -11,12 +10,9 @@ import {
 } from "../generated/graphql.ts";
 import type { GraphqlClient } from "../support/graphql.ts";
 import { startTestHookpost, type TestHookpost } from "../support/hookpost.ts";
-import { type Receiver, startReceiver } from "../support/receiver.ts";
+import { type Receiver, startReceiver, verifiedDeliveries } from "../support/receiver.ts";
 import { sesBounce, sesClick, sesTopicArn } from "../support/sesSamples.ts";
 import { sesNotification, signSns, snsSigningKey } from "../support/snsSigning.ts";
-import { waitFor } from "../support/wait.ts";
-
-type Delivered = { id: string; type: string; data: Record<string, unknown> };
 
 /** A loopback stand-in for SNS: serves the signing certificate and records every GET. */
 async function startFakeSns(certificatePem: string) {
@@ -90,18 +86,7 @@ describe("AMAZON_SES inbound sources (through SNS)", () => {
     return { status: res.status, body };
   }
 
-  async function delivered(eventIds: readonly string[]): Promise<Delivered[]> {
-    const mine = () => receiver.requests.filter((r) => eventIds.includes(String(r.headers["webhook-id"])));
-    await waitFor(
-      () => new Set(mine().map((r) => r.headers["webhook-id"])).size === eventIds.length,
-      "deliveries",
-    );
-    const signer = new StandardWebhook(endpointSecret);
-    return eventIds.map((id) => {
-      const req = mine().find((r) => r.headers["webhook-id"] === id)!;
-      return signer.verify(req.body, req.headers as Record<string, string>) as Delivered;
-    });
-  }
+  const delivered = (eventIds: readonly string[]) => verifiedDeliveries(receiver, endpointSecret, eventIds);
 
   const eventCount = () => hp.db.prisma.event.count({ where: { workspaceId } });
   const signed = (event: unknown, opts: { messageId?: string; at?: Date; version?: "1" | "2" } = {}) =>

@@ -1,4 +1,3 @@
-import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { issueApiKey } from "../../src/services/apiKeys.ts";
 import {
@@ -30,15 +29,12 @@ import {
   sendgridHeaders,
   sendgridKeys,
 } from "../support/inboundSigning.ts";
-import { type Receiver, startReceiver } from "../support/receiver.ts";
-import { waitFor } from "../support/wait.ts";
+import { type Receiver, startReceiver, verifiedDeliveries } from "../support/receiver.ts";
 
 const INBOUND_BODY_LIMIT_BYTES = 64 * 1024;
 /** Above what any one test posts to a source, but for the test of the limit. */
 const INBOUND_PER_MINUTE = 12;
 const tenMinutesAgo = () => new Date(Date.now() - 600_000);
-
-type Delivered = { id: string; type: string; data: Record<string, unknown> };
 
 describe("inbound provider webhooks", () => {
   let hp: TestHookpost;
@@ -89,19 +85,7 @@ describe("inbound provider webhooks", () => {
     };
   }
 
-  /** Waits for the events to reach the endpoint, each once, signed with the endpoint's secret. */
-  async function delivered(eventIds: readonly string[]): Promise<Delivered[]> {
-    const mine = () => receiver.requests.filter((r) => eventIds.includes(String(r.headers["webhook-id"])));
-    await waitFor(
-      () => new Set(mine().map((r) => r.headers["webhook-id"])).size === eventIds.length,
-      "deliveries",
-    );
-    const signer = new StandardWebhook(endpointSecret);
-    return eventIds.map((id) => {
-      const req = mine().find((r) => r.headers["webhook-id"] === id)!;
-      return signer.verify(req.body, req.headers as Record<string, string>) as Delivered;
-    });
-  }
+  const delivered = (eventIds: readonly string[]) => verifiedDeliveries(receiver, endpointSecret, eventIds);
 
   /** Every event the test's workspace holds: rejected requests and retries must add none. */
   const eventCount = () => hp.db.prisma.event.count({ where: { workspaceId } });

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Webhook as StandardWebhook } from "standardwebhooks";
+import { waitFor } from "./wait.ts";
 
 export type ReceivedRequest = {
   method: string;
@@ -79,3 +81,24 @@ export async function startReceiver(
 }
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/** A webhook as a Standard Webhooks receiver parses it. */
+export type VerifiedWebhook = { id: string; type: string; data: Record<string, unknown> };
+
+/** Waits until each event reached the receiver, then verifies and parses its request with the endpoint's secret. */
+export async function verifiedDeliveries(
+  receiver: Receiver,
+  secret: string,
+  eventIds: readonly string[],
+): Promise<VerifiedWebhook[]> {
+  const mine = () => receiver.requests.filter((r) => eventIds.includes(String(r.headers["webhook-id"])));
+  await waitFor(
+    () => new Set(mine().map((r) => r.headers["webhook-id"])).size === eventIds.length,
+    "deliveries",
+  );
+  const signer = new StandardWebhook(secret);
+  return eventIds.map((id) => {
+    const req = mine().find((r) => r.headers["webhook-id"] === id)!;
+    return signer.verify(req.body, req.headers as Record<string, string>) as VerifiedWebhook;
+  });
+}
