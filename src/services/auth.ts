@@ -1,30 +1,14 @@
 import { jwtVerify } from "jose";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
-import type { ApiKeyScope } from "../db/generated/client.ts";
 import type { Logger } from "../logger.ts";
 import { hashApiKey, looksLikeApiKey, markKeysUsed } from "./apiKeys.ts";
 import { looksLikePortalToken, portalKey, viewerOfPortalToken } from "./portalSessions.ts";
 import type { RateLimits } from "./rateLimits.ts";
 
-/** What a portal link may reach: its endpoints (null: every endpoint of the workspace), and whether it may change them. */
-export type PortalScope = Readonly<{
-  endpointIds: readonly string[] | null;
-  readOnly: boolean;
-  expiresAt: Date;
-}>;
+import type { Viewer } from "./viewer.ts";
 
-/**
- * Who is calling: a workspace, through an API key (keyId) with its scopes,
- * through a JWT (every scope), or through a portal link (portal: its scope).
- */
-export type Viewer = Readonly<{
-  workspaceId: string;
-  via: "api-key" | "jwt" | "portal";
-  keyId: string | null;
-  scopes: readonly ApiKeyScope[];
-  portal?: PortalScope;
-}>;
+export type { PortalScope, Viewer } from "./viewer.ts";
 
 /** Keys are checked against the database at most this often per process; revoking a key takes effect within it. */
 const KEY_CACHE_TTL_MS = 10_000;

@@ -3,8 +3,8 @@ import { decodeJwt, jwtVerify, SignJWT } from "jose";
 import type { Config } from "../config.ts";
 import type { Db } from "../db/client.ts";
 import { badInput, forbidden, quote } from "../errors.ts";
-import type { PortalScope, Viewer } from "./auth.ts";
 import { checkNames } from "./inputBounds.ts";
+import type { PortalScope, Viewer } from "./viewer.ts";
 
 /** A portal token's `aud`: tells it apart from the frontend JWTs signed with the same secret. */
 export const PORTAL_AUDIENCE = "hookpost:portal";
